@@ -1,0 +1,32 @@
+/** Shared JSON schemas for route definitions (and so for the OpenAPI document at /docs). */
+export const errorBody = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+export const walletString = { type: 'string', pattern: '^[1-9A-HJ-NP-Za-km-z]{32,44}$' } as const;
+export const meterIdString = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } as const;
+export const kwhString = { type: 'string', pattern: '^(0|[1-9][0-9]{0,10})(\\.[0-9]{1,9})?$' } as const;
+
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
+    offset: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 },
+  },
+} as const;
+
+/** The standard refusals a route documents alongside its 2xx response. */
+export function withErrors<T extends Record<number, unknown>>(ok: T, ...codes: number[]) {
+  const out: Record<number, unknown> = { ...ok };
+  for (const c of codes) out[c] = errorBody;
+  return out;
+}

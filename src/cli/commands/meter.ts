@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { generatePassword, hashPassword } from '../../domain/credential.js';
+import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
+import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
+import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, type MeterRow } from '../../store/meters.js';
+import { CliError, cliContext, output, withDatabase } from '../context.js';
+
+function view(m: MeterRow) {
+  return {
+    id: m.id,
+    wallet: m.owner_wallet,
+    pubkey: m.public_key,
+    status: m.status,
+    max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
+    created_at: m.created_at.toISOString(),
+    last_seen_at: m.last_seen_at?.toISOString() ?? null,
+  };
+}
+
+export function registerMeter(program: Command): void {
+  const meter = program.command('meter').description('the meter registry');
+
+  meter
+    .command('add')
+    .description('register a meter; prints its MQTT password once (only a hash is stored)')
+    .requiredOption('--id <id>', 'meter id (also its MQTT username)')
+    .requiredOption('--wallet <wallet>', "owner's Solana wallet (base58)")
+    .requiredOption('--pubkey <pubkey>', "meter's ed25519 public key (base58)")
+    .option('--max-kwh <kwh>', 'plausibility cap per reading', DEFAULT_MAX_KWH)
+    .action(async (opts: { id: string; wallet: string; pubkey: string; maxKwh: string }, cmd: Command) => {
+      const ctx = cliContext(cmd);
+      const problem = registrationProblem(opts);
+      if (problem) throw new CliError(`--${problem.field.replace('_', '-')}: ${problem.message}`, 'invalid_argument');
+      const password = generatePassword();
+      const row = await withDatabase(ctx, (pool) =>
+        insertMeter(pool, { id: opts.id, ownerWallet: opts.wallet, publicKey: opts.pubkey, maxKwh: opts.maxKwh, passwordHash: hashPassword(password) }),
+      );
+      if (!row) throw new CliError(`meter ${opts.id} already exists`, 'exists');
+      output(ctx, { ...view(row), mqtt_username: row.id, mqtt_password: password }, [
+        `meter ${row.id} registered (owner ${row.owner_wallet}, cap ${view(row).max_kwh} kWh)`,
+        `MQTT username: ${row.id}`,
+        `MQTT password: ${password}`,
+        'Store the password in the meter now; it is not shown again.',
+      ]);
+    });
+
+  meter
+    .command('list')
+    .description('list registered meters')
+    .option('--limit <n>', 'how many', '1000')
+    .action(async (opts: { limit: string }, cmd: Command) => {
+      const ctx = cliContext(cmd);
+      const rows = await withDatabase(ctx, (pool) => listMeters(pool, Number(opts.limit)));
+      const views = rows.map(view);
+      output(
+        ctx,
+        views,
+        views.length
+          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\tcap ${m.max_kwh}\tlast seen ${m.last_seen_at ?? 'never'}`)
+          : 'no meters registered',
+      );
+    });
+
+  for (const [name, status] of [['suspend', 'suspended'], ['activate', 'active']] as const) {
+    meter
+      .command(`${name} <id>`)
+      .description(name === 'suspend' ? 'refuse further readings from a meter' : 'accept readings from a suspended meter again')
+      .action(async (id: string, _opts, cmd: Command) => {
+        const ctx = cliContext(cmd);
+        const row = await withDatabase(ctx, (pool) => setMeterStatus(pool, id, status));
+        if (!row) throw new CliError(`no meter ${id}`, 'not_found');
+        output(ctx, view(row), `meter ${id} is now ${status}`);
+      });
+  }
+
+  meter
+    .command('passwd-file')
+    .description('print a Mosquitto password file for all active meters (same hashes, $7$ format)')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = cliContext(cmd);
+      const lines = await withDatabase(ctx, (pool) => mosquittoPasswordLines(pool));
+      output(ctx, lines, lines.join('\n'));
+    });
+}

@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { cliContext, output, withDatabase } from '../context.js';
+import { migrate } from '../../store/migrate.js';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (the daemon also does this at start-up)')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = cliContext(cmd);
+      // withDatabase already migrates; run once more to report what this call applied.
+      const applied = await withDatabase(ctx, async (_pool, url) => migrate(url, ctx.logger));
+      output(ctx, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    });
+}

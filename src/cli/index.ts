@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { fail } from './context.js';
+import { registerStart } from './commands/start.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerKeygen } from './commands/keygen.js';
+import { registerMeter } from './commands/meter.js';
+// @@commands
+
+const program = new Command('gridmint')
+  .description('Signed smart-meter readings → Postgres → SPL energy tokens and ERC certificates')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError();
+
+registerStart(program);
+registerMigrate(program);
+registerKeygen(program);
+registerMeter(program);
+// @@register
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  fail(err, process.argv.includes('--json'));
+}

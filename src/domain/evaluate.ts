@@ -1,0 +1,78 @@
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { canonicalBytes } from './canonical.js';
+import { isValidPublicKey, verifyEd25519 } from './keys.js';
+import { kwhToBaseUnits } from './kwh.js';
+import { MAX_PAYLOAD_BYTES, readingSchema, type SignedReading } from './reading.js';
+import type { RejectReason } from './reasons.js';
+
+/** What ingestion needs to know about the meter named in the topic. */
+export interface MeterSnapshot {
+  id: string;
+  ownerWallet: string;
+  publicKey: string;
+  status: 'active' | 'suspended';
+  /** plausibility cap per reading, in base units (decimal string so it crosses worker threads) */
+  maxBaseUnits: string;
+}
+
+export interface EvaluationLimits {
+  maxAgeMs: number;
+  maxFutureMs: number;
+}
+
+export type Evaluation =
+  | { ok: true; reading: SignedReading; baseUnits: bigint }
+  | { ok: false; reason: RejectReason; detail: string; meterId: string | null };
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+addFormats.default(ajv, ['date-time']);
+const validateSchema = ajv.compile<SignedReading>(readingSchema);
+
+function reject(reason: RejectReason, detail: string, meterId: string | null): Evaluation {
+  return { ok: false, reason, detail, meterId };
+}
+
+/**
+ * Every check a reading gets, in a fixed order, as a pure function: the same bytes, meter and
+ * clock always give the same answer. Signature comes before the semantic checks so that an
+ * unauthenticated message never learns anything about the meter's registration.
+ */
+export function evaluateReading(
+  topicMeterId: string,
+  payload: Uint8Array,
+  meter: MeterSnapshot | null,
+  nowMs: number,
+  limits: EvaluationLimits,
+): Evaluation {
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (err) {
+    return reject('invalid_payload', `not UTF-8 JSON: ${(err as Error).message}`, topicMeterId);
+  }
+  if (!validateSchema(parsed)) {
+    const e = validateSchema.errors![0]!;
+    const where = e.instancePath || '/';
+    const what = e.keyword === 'additionalProperties' ? `unexpected field ${String(e.params.additionalProperty)}` : e.message;
+    return reject('invalid_payload', `${where}: ${what}`, topicMeterId);
+  }
+  const r = parsed;
+  if (r.meter_id !== topicMeterId) return reject('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
+  if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
+  if (meter.status !== 'active') return reject('meter_inactive', `status ${meter.status}`, r.meter_id);
+  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature)) {
+    return reject('bad_signature', 'ed25519 verification failed', r.meter_id);
+  }
+  if (!isValidPublicKey(r.wallet_address)) return reject('invalid_wallet', r.wallet_address, r.meter_id);
+  if (r.wallet_address !== meter.ownerWallet) return reject('wallet_mismatch', r.wallet_address, r.meter_id);
+  const units = kwhToBaseUnits(r.kwh_amount);
+  if (units <= 0n) return reject('implausible_energy', `${r.kwh_amount} kWh is not positive`, r.meter_id);
+  if (units > BigInt(meter.maxBaseUnits)) return reject('implausible_energy', `${r.kwh_amount} kWh exceeds the meter cap`, r.meter_id);
+  const ts = Date.parse(r.timestamp);
+  if (Number.isNaN(ts)) return reject('invalid_payload', '/timestamp: not a valid date', r.meter_id);
+  if (ts < nowMs - limits.maxAgeMs) return reject('stale', `timestamp ${r.timestamp}`, r.meter_id);
+  if (ts > nowMs + limits.maxFutureMs) return reject('future_timestamp', `timestamp ${r.timestamp}`, r.meter_id);
+  return { ok: true, reading: r, baseUnits: units };
+}

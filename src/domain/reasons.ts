@@ -1,0 +1,39 @@
+/**
+ * Stable reason codes for what happened to a reading. Meters, dashboards and alert rules key on
+ * these strings, so they are part of the public contract: add new ones, never rename.
+ */
+export const REJECT_REASONS = [
+  'invalid_payload',
+  'too_large',
+  'meter_mismatch',
+  'forbidden_topic',
+  'unknown_meter',
+  'meter_inactive',
+  'bad_signature',
+  'implausible_energy',
+  'stale',
+  'future_timestamp',
+  'invalid_wallet',
+  'wallet_mismatch',
+  'conflict',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export type IngestOutcome = 'accepted' | 'duplicate' | RejectReason;
+
+export const REASON_TEXT: Record<RejectReason, string> = {
+  invalid_payload: 'payload does not match the v1 reading contract',
+  too_large: 'payload is larger than 4096 bytes',
+  meter_mismatch: 'meter_id in the payload differs from the meter id in the topic',
+  forbidden_topic: 'this client may not publish to that topic',
+  unknown_meter: 'no meter with this id is registered',
+  meter_inactive: 'the meter is suspended',
+  bad_signature: 'signature does not verify against the meter public key',
+  implausible_energy: 'kwh_amount must be greater than 0 and at most the meter cap',
+  stale: 'timestamp is older than the accepted window',
+  future_timestamp: 'timestamp is too far in the future',
+  invalid_wallet: 'wallet_address is not a valid Solana public key',
+  wallet_mismatch: 'wallet_address is not the registered owner of this meter',
+  conflict: 'a different reading for this meter and timestamp is already stored',
+};

@@ -1,0 +1,81 @@
+import type pg from 'pg';
+import type { MeterSnapshot } from '../domain/evaluate.js';
+import { kwhToBaseUnits, numericToBaseUnits } from '../domain/kwh.js';
+
+export interface MeterRow {
+  id: string;
+  owner_wallet: string;
+  public_key: string;
+  status: 'active' | 'suspended';
+  max_kwh: string;
+  created_at: Date;
+  last_seen_at: Date | null;
+}
+
+const COLUMNS = 'id, owner_wallet, public_key, status, max_kwh::text AS max_kwh, created_at, last_seen_at';
+
+export interface NewMeter {
+  id: string;
+  ownerWallet: string;
+  publicKey: string;
+  maxKwh: string;
+  passwordHash: string;
+}
+
+/** Inserts a meter; returns null when the id is taken. */
+export async function insertMeter(db: pg.Pool | pg.PoolClient, m: NewMeter): Promise<MeterRow | null> {
+  kwhToBaseUnits(m.maxKwh); // refuses floats and junk before they reach NUMERIC
+  const r = await db.query<MeterRow>(
+    `INSERT INTO meters (id, owner_wallet, public_key, max_kwh, mqtt_password_hash)
+     VALUES ($1, $2, $3, $4::numeric, $5) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+    [m.id, m.ownerWallet, m.publicKey, m.maxKwh, m.passwordHash],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function listMeters(db: pg.Pool, limit = 1000, offset = 0): Promise<MeterRow[]> {
+  const r = await db.query<MeterRow>(`SELECT ${COLUMNS} FROM meters ORDER BY id LIMIT $1 OFFSET $2`, [limit, offset]);
+  return r.rows;
+}
+
+export async function getMeter(db: pg.Pool, id: string): Promise<MeterRow | null> {
+  const r = await db.query<MeterRow>(`SELECT ${COLUMNS} FROM meters WHERE id = $1`, [id]);
+  return r.rows[0] ?? null;
+}
+
+export async function setMeterStatus(db: pg.Pool, id: string, status: 'active' | 'suspended'): Promise<MeterRow | null> {
+  const r = await db.query<MeterRow>(
+    `UPDATE meters SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, status],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function getPasswordHash(db: pg.Pool, id: string): Promise<string | null> {
+  const r = await db.query<{ h: string }>('SELECT mqtt_password_hash AS h FROM meters WHERE id = $1', [id]);
+  return r.rows[0]?.h ?? null;
+}
+
+/** Lines of a Mosquitto password file (`id:$7$…`) for every active meter. */
+export async function mosquittoPasswordLines(db: pg.Pool): Promise<string[]> {
+  const r = await db.query<{ id: string; h: string }>(
+    "SELECT id, mqtt_password_hash AS h FROM meters WHERE status = 'active' ORDER BY id",
+  );
+  return r.rows.map((row) => `${row.id}:${row.h}`);
+}
+
+export function toSnapshot(row: MeterRow): MeterSnapshot {
+  return {
+    id: row.id,
+    ownerWallet: row.owner_wallet,
+    publicKey: row.public_key,
+    status: row.status,
+    maxBaseUnits: numericToBaseUnits(row.max_kwh).toString(),
+  };
+}
+
+/** Snapshots for the meters among `ids` that exist (unknown ids are simply absent). */
+export async function getMeterSnapshots(db: pg.Pool, ids: string[]): Promise<Map<string, MeterSnapshot>> {
+  const r = await db.query<MeterRow>(`SELECT ${COLUMNS} FROM meters WHERE id = ANY($1::text[])`, [ids]);
+  return new Map(r.rows.map((row) => [row.id, toSnapshot(row)]));
+}

@@ -1,0 +1,58 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+// NUMERIC stays a string (exact kWh); BIGINT (int8) ids become strings too, so no value ever
+// passes through a JS float on its way out of the database.
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => v);
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export function createPool(url: string, size: number, logger: Logger, onError?: () => void): pg.Pool {
+  const log = logger.child({ component: 'pg' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: size,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // Fail a query fast when the server is gone rather than queueing forever.
+    query_timeout: 30_000,
+    application_name: 'gridmint',
+  });
+  // An idle client losing its connection must not crash the daemon; the next query reconnects.
+  pool.on('error', (err) => {
+    onError?.();
+    log.warn({ err: err.message }, 'idle database connection lost');
+  });
+  return pool;
+}
+
+/** Runs fn in a transaction on one pooled connection; rolls back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+export async function ping(pool: pg.Pool): Promise<boolean> {
+  try {
+    await pool.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
