@@ -1,0 +1,54 @@
+import bs58 from 'bs58';
+
+/** The parts of a wire-format transaction the ledger needs before handing it to LiteSVM. */
+export interface WireTx {
+  signatures: Uint8Array[];
+  numRequiredSignatures: number;
+  accountKeys: Uint8Array[];
+  recentBlockhash: string;
+  version: 'legacy' | 0;
+}
+
+function compactU16(b: Uint8Array, off: number): [value: number, next: number] {
+  let value = 0;
+  for (let i = 0; i < 3; i++) {
+    const byte = b[off + i];
+    if (byte === undefined) throw new Error('truncated compact-u16');
+    value |= (byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) === 0) return [value, off + i + 1];
+  }
+  throw new Error('bad compact-u16');
+}
+
+/** Parses signatures, header, static keys and blockhash; throws on malformed input. */
+export function parseWireTx(b: Uint8Array): WireTx {
+  let [n, off] = compactU16(b, 0);
+  const signatures: Uint8Array[] = [];
+  for (let i = 0; i < n; i++, off += 64) signatures.push(b.subarray(off, off + 64));
+  const first = b[off];
+  if (first === undefined) throw new Error('truncated message');
+  let version: 'legacy' | 0 = 'legacy';
+  if (first & 0x80) {
+    if ((first & 0x7f) !== 0) throw new Error(`unsupported transaction version ${first & 0x7f}`);
+    version = 0;
+    off += 1;
+  }
+  const numRequiredSignatures = b[off] ?? 0;
+  off += 3;
+  let keys: number;
+  [keys, off] = compactU16(b, off);
+  const accountKeys: Uint8Array[] = [];
+  for (let i = 0; i < keys; i++, off += 32) accountKeys.push(b.subarray(off, off + 32));
+  const bh = b.subarray(off, off + 32);
+  if (bh.length !== 32 || signatures.length !== numRequiredSignatures || n === 0) {
+    throw new Error('malformed transaction');
+  }
+  return { signatures, numRequiredSignatures, accountKeys, recentBlockhash: bs58.encode(bh), version };
+}
+
+/** Decodes a base64 or base58 transaction string (JSON-RPC `encoding` param; default base58). */
+export function decodeWire(data: string, encoding: string | undefined): Uint8Array {
+  if (encoding === 'base64') return new Uint8Array(Buffer.from(data, 'base64'));
+  if (encoding === undefined || encoding === 'base58') return bs58.decode(data);
+  throw new Error(`unsupported encoding ${encoding}`);
+}
