@@ -3,7 +3,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
+import { ChainUnavailableError } from '../chain/errors.js';
 import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Authenticator } from './auth.js';
@@ -21,6 +24,23 @@ export interface AppOptions {
   writeRateLimit: number;
 }
 
+/**
+ * Query strings and params arrive as text, so they are coerced to the schema's types; JSON bodies
+ * are not: `"12"` is not an integer and `5` is not a string (coercion inside anyOf/union schemas
+ * would silently change values, e.g. metadata). Unknown properties are refused, not stripped.
+ */
+function validatorCompiler() {
+  const base: AjvOptions = { removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true, strict: false };
+  const make = (coerceTypes: AjvOptions['coerceTypes']) => {
+    const ajv = new Ajv({ ...base, coerceTypes });
+    addFormats.default(ajv);
+    return ajv;
+  };
+  const body = make(false);
+  const text = make('array');
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
+}
+
 function statusClass(code: number): string {
   return `${Math.floor(code / 100)}xx`;
 }
@@ -29,18 +49,31 @@ function statusClass(code: number): string {
  * The HTTP app, apart from any listening socket so tests drive it with `inject`. One error shape
  * everywhere: `{ error: { code, message } }`; 5xx details go to the log, never to the caller.
  */
+/**
+ * What a request line logs: never headers, and the path without its query string — a client that
+ * wrongly puts a token in `?token=` must not get it written to the log.
+ */
+function requestForLog(req: { method: string; url: string; ip?: string }) {
+  return { method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip };
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: opts.logger.child({ component: 'http' }, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: false,
+    // Request logs use fastify's serializers: method, url, host, remote address — never headers,
+    // so Authorization and tokens stay out of the log (a test checks it).
     bodyLimit: 64 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
+  app.setValidatorCompiler(validatorCompiler());
   app.decorateRequest('principal', null);
+  // The request id in every response lets a caller quote it and the SRE find the log lines.
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -76,17 +109,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     if (err instanceof AppError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof ChainUnavailableError) {
+      request.log.warn({ err }, 'chain unavailable');
+      return reply.code(503).send({ error: { code: 'chain_unavailable', message: 'the Solana RPC cannot be reached; try again shortly' } });
+    }
     if ((err as FastifyError).validation) {
       return reply.code(400).send({ error: { code: 'invalid_request', message: err.message } });
     }
     const status = (err as FastifyError).statusCode ?? 500;
-    if (status === 429) return reply.code(429).send(err);
+    if (status === 429) {
+      // @fastify/rate-limit throws what errorResponseBuilder returned; keep only the one error shape
+      const body = (err as unknown as { error?: { code: string; message: string } }).error;
+      return reply.code(429).send({ error: body ?? { code: 'rate_limited', message: 'too many requests' } });
+    }
     if (status < 500) {
       const code = (err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request';
       return reply.code(status).send({ error: { code, message: err.message } });
     }
     request.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the server log for the request id' } });
+    return reply.code(500).send({ error: { code: 'internal_error', message: `internal error; the server log has the details under request id ${request.id}` } });
   });
 
   for (const routes of opts.routes) await routes(app, opts.auth);

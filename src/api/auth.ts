@@ -1,9 +1,10 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from '../domain/errors.js';
+import { isValidPublicKey } from '../domain/keys.js';
+import { ROLES, isRole, type Role } from '../domain/roles.js';
 
-export const ROLES = ['user', 'rec_authority', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 /** Who is calling, from a verified token. */
 export interface Principal {
@@ -27,9 +28,15 @@ declare module 'fastify' {
   }
 }
 
+// Scheme is case-insensitive (RFC 7235); the token must be three base64url segments, so an
+// unsigned `alg: none` token (empty third segment) is refused before it reaches the verifier.
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+const MAX_HEADER = 4096;
+
 /**
  * Bearer-token verification. `exp` is mandatory and the algorithm list is pinned to what the key
- * type allows, so a token cannot pick its own algorithm (no `none`, no HS/RS confusion).
+ * type allows, so a token cannot pick its own algorithm (no `none`, no HS/RS confusion). There is
+ * deliberately no other way in: no impersonation header, no static key.
  */
 export function createAuthenticator(keys: JwtKeys) {
   const key = keys.publicKey ?? keys.secret;
@@ -39,13 +46,14 @@ export function createAuthenticator(keys: JwtKeys) {
     algorithms: keys.publicKey ? ['EdDSA', 'ES256'] : ['HS256'],
     requiredClaims: ['exp', 'sub', 'role'],
     ...(keys.issuer ? { allowedIss: keys.issuer } : {}),
+    // fast-jwt caches results per token and still honours `exp` for cached entries
     cache: 1000,
   });
 
   function principalFrom(request: FastifyRequest): Principal {
     const header = request.headers.authorization;
     if (!header) throw unauthorized('missing Authorization: Bearer token');
-    const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header);
+    const m = header.length <= MAX_HEADER ? BEARER.exec(header) : null;
     if (!m) throw unauthorized('malformed Authorization header; expected "Bearer <JWT>"');
     let claims: Record<string, unknown>;
     try {
@@ -54,14 +62,13 @@ export function createAuthenticator(keys: JwtKeys) {
       const expired = err instanceof TokenError && err.code === TokenError.codes.expired;
       throw unauthorized(expired ? 'token has expired' : 'token is invalid');
     }
-    const role = claims.role as Role;
-    if (typeof claims.sub !== 'string' || !ROLES.includes(role)) throw unauthorized('token claims are invalid');
-    return {
-      sub: claims.sub,
-      role,
-      wallet: typeof claims.wallet === 'string' ? claims.wallet : null,
-      name: typeof claims.name === 'string' ? claims.name : null,
-    };
+    const { sub, role, wallet, name } = claims;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || !isRole(role)) throw unauthorized('token claims are invalid');
+    if (wallet !== undefined && (typeof wallet !== 'string' || !isValidPublicKey(wallet))) throw unauthorized('token wallet claim is not a Solana public key');
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 200)) throw unauthorized('token name claim is invalid');
+    // An authority's certificates record who issued them; a token that cannot say is not usable.
+    if (role === 'rec_authority' && (wallet === undefined || name === undefined)) throw unauthorized('rec_authority tokens must carry wallet and name');
+    return { sub, role, wallet: (wallet as string | undefined) ?? null, name: (name as string | undefined) ?? null };
   }
 
   return {
@@ -69,7 +76,7 @@ export function createAuthenticator(keys: JwtKeys) {
     authenticate: async (request: FastifyRequest) => {
       request.principal = principalFrom(request);
     },
-    /** preHandler: a valid token whose role is one of `roles` */
+    /** preHandler: a valid token whose role is one of `roles` (401 before 403) */
     requireRole:
       (...roles: Role[]) =>
       async (request: FastifyRequest) => {
@@ -90,6 +97,7 @@ export interface TokenClaims {
 
 /** Signs an HS256 token for operators (`gridmint jwt`) and tests. */
 export function signToken(secret: string, claims: TokenClaims, ttlSeconds: number, issuer?: string | null): string {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('token ttl must be a positive number of seconds');
   const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, ...(issuer ? { iss: issuer } : {}) });
   return sign({ ...claims });
 }

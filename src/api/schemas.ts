@@ -30,3 +30,25 @@ export function withErrors<T extends Record<number, unknown>>(ok: T, ...codes: n
   for (const c of codes) out[c] = errorBody;
   return out;
 }
+
+/** RFC 3339 with at most millisecond precision, so what is stored is exactly what was sent. */
+export const timestampString = {
+  type: 'string',
+  format: 'date-time',
+  maxLength: 35,
+  pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?(Z|[+-][0-9]{2}:[0-9]{2})$',
+} as const;
+
+export const certificateIdString = { type: 'string', pattern: '^ERC-[0-9]{4}-[0-9]{6,9}$' } as const;
+
+/** Free text a person types (names, beneficiaries): bounded, no control characters. */
+export function freeText(maxLength: number) {
+  return { type: 'string', minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]+$' } as const;
+}
+
+/** Read-only responses with a page. */
+export const pageInfo = {
+  type: 'object',
+  required: ['limit', 'offset'],
+  properties: { limit: { type: 'integer' }, offset: { type: 'integer' } },
+} as const;

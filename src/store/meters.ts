@@ -79,3 +79,12 @@ export async function getMeterSnapshots(db: pg.Pool, ids: string[]): Promise<Map
   const r = await db.query<MeterRow>(`SELECT ${COLUMNS} FROM meters WHERE id = ANY($1::text[])`, [ids]);
   return new Map(r.rows.map((row) => [row.id, toSnapshot(row)]));
 }
+
+/** Active meters that reported in the last 7 days but not in the last hour (alert: stale meter). */
+export async function countStaleMeters(db: pg.Pool): Promise<number> {
+  const r = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM meters
+     WHERE status = 'active' AND last_seen_at > now() - interval '7 days' AND last_seen_at < now() - interval '1 hour'`,
+  );
+  return Number(r.rows[0]!.n);
+}

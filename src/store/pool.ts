@@ -31,6 +31,13 @@ export function createPool(url: string, size: number, logger: Logger, onError?: 
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // pg-pool removes its error listener while a client is checked out; a connection lost
+  // mid-transaction would then emit an unhandled 'error' and crash the daemon. The failing query
+  // rejects anyway, so just mark the client broken.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -44,6 +51,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

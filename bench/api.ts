@@ -1,0 +1,234 @@
+/**
+ * `npm run bench:api` — the HTTP API against the local PostgreSQL with seeded data.
+ *
+ * The server runs in a child process (so autocannon does not share its event loop) on a fresh
+ * database `gridmint_bench_*` (dropped afterwards). Scenarios:
+ *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (the bar: p99 < 50 ms)
+ *   2. the same GET at fixed concurrency, flat out
+ *   3. GET /api/tokens/balance/:wallet (minting issue's route; reads the embedded ledger over
+ *      JSON-RPC, so it measures the chain path, not Postgres)
+ *   4. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
+ * Prints a table and writes bench/results/api-<date>.json.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Keypair } from '@solana/web3.js';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { signToken } from '../src/api/auth.js';
+import { createLogger } from '../src/logger.js';
+import { migrate } from '../src/store/migrate.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const SECRET = randomBytes(32).toString('base64url');
+const METERS = 500;
+const HOURS = 100;
+const WALLETS = 2_000;
+const CERTS_PER_WALLET = 10;
+
+function dbUrl(name: string): string {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function seed(url: string, meWallet: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const wallets = [meWallet, ...Array.from({ length: WALLETS - 1 }, () => Keypair.generate().publicKey.toBase58())];
+  const pub = Keypair.generate().publicKey.toBase58();
+  // Historical certificates (already issued) for the list endpoint: one meter per wallet.
+  await pool.query(
+    `INSERT INTO meters (id, owner_wallet, public_key, mqtt_password_hash) SELECT 'hist-' || i, w, $2, 'x' FROM unnest($1::text[]) WITH ORDINALITY AS t(w, i)`,
+    [wallets, pub],
+  );
+  await pool.query(
+    `INSERT INTO erc_certificates (certificate_id, meter_id, issued_to_wallet, owner_wallet, period_start, period_end, kwh_amount,
+       reading_count, reading_ids, issuer_user_id, issuer_wallet, issuer_name, issued_at, metadata, content_hash)
+     SELECT 'ERC-2024-' || lpad(((i - 1) * $2 + j)::text, 6, '0'), 'hist-' || i, w, w,
+            timestamptz '2024-01-01' + j * interval '1 day', timestamptz '2024-01-01' + (j + 1) * interval '1 day',
+            (j * 1.5)::numeric, 1, ARRAY[j]::bigint[], 'seed', $3, 'Seed Registry', timestamptz '2024-06-01' + j * interval '1 minute',
+            '{"program":"seed"}', repeat('a', 64)
+       FROM unnest($1::text[]) WITH ORDINALITY AS t(w, i), generate_series(1, $2) AS j`,
+    [wallets, CERTS_PER_WALLET, pub],
+  );
+  // The benchmarked wallet holds a full page and more (60 certificates).
+  await pool.query(
+    `INSERT INTO erc_certificates (certificate_id, meter_id, issued_to_wallet, owner_wallet, period_start, period_end, kwh_amount,
+       reading_count, reading_ids, issuer_user_id, issuer_wallet, issuer_name, issued_at, metadata, content_hash)
+     SELECT 'ERC-2023-' || lpad(j::text, 6, '0'), 'hist-1', $1, $1, timestamptz '2023-01-01' + j * interval '1 day',
+            timestamptz '2023-01-01' + (j + 1) * interval '1 day', 2.25, 1, ARRAY[j]::bigint[], 'seed', $2, 'Seed Registry',
+            timestamptz '2023-06-01' + j * interval '1 minute', '{"program":"seed"}', repeat('b', 64)
+       FROM generate_series(1, 50) AS j`,
+    [meWallet, pub],
+  );
+  // Fresh meters with hourly readings for issuance.
+  await pool.query(
+    `INSERT INTO meters (id, owner_wallet, public_key, mqtt_password_hash) SELECT 'bench-' || i, $2, $3, 'x' FROM generate_series(1, $1) AS i`,
+    [METERS, wallets[1], pub],
+  );
+  await pool.query(
+    `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)
+     SELECT 'bench-' || i, $3, 0.123456789, timestamptz '2025-01-01' + h * interval '1 hour' + interval '30 minutes', 'sig', now()
+       FROM generate_series(1, $1) AS i, generate_series(0, $2 - 1) AS h`,
+    [METERS, HOURS, wallets[1]],
+  );
+  await pool.query('ANALYZE');
+  await pool.end();
+}
+
+/** Child process: the API (erc, meters, and whatever balance route exists) on an ephemeral port. */
+async function serve(url: string): Promise<void> {
+  const { buildApp } = await import('../src/api/app.js');
+  const { createAuthenticator } = await import('../src/api/auth.js');
+  const { ercRoutes } = await import('../src/api/routes/erc.js');
+  const { myReadingsRoutes } = await import('../src/api/routes/my-readings.js');
+  const { createErcService } = await import('../src/erc/service.js');
+  const { createMetrics } = await import('../src/metrics/registry.js');
+  const { createPool } = await import('../src/store/pool.js');
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
+  const pool = createPool(url, 10, logger);
+  const metrics = createMetrics();
+  const routes = [ercRoutes({ pool, service: createErcService({ pool, chain: null, metrics }) }), myReadingsRoutes({ pool })];
+  // The balance route (minting issue) reads the chain: wire it to an in-memory embedded ledger.
+  let balance = 'registered';
+  try {
+    const { createLocalLedger } = await import('../src/chain/ledger/index.js');
+    const { createChainClient } = await import('../src/chain/client.js');
+    const { createMinter } = await import('../src/mint/minter.js');
+    const { createTokenService } = await import('../src/mint/service.js');
+    const { tokenRoutes } = await import('../src/api/routes/tokens.js');
+    const ledger = createLocalLedger({ port: 0, logger });
+    await ledger.start();
+    const payer = Keypair.generate();
+    const client = createChainClient({ rpcUrl: ledger.url, payer, logger, isLocal: true });
+    await client.ensureFunded(10_000_000_000n);
+    const minter = createMinter({ pool, chain: client, metrics, logger, payer, configuredMint: null, cluster: 'localnet', maxReadingsPerRun: 1000 });
+    await minter.ensureMint();
+    routes.push(tokenRoutes(createTokenService(minter, payer, 'localnet')));
+  } catch (err) {
+    balance = `not available: ${(err as Error).message}`;
+  }
+  const app = await buildApp({
+    logger,
+    metrics,
+    auth: createAuthenticator({ secret: process.env.BENCH_JWT_SECRET!, publicKey: null, issuer: null }),
+    routes,
+    writeRateLimit: 10_000_000, // the bench measures the handler, not the limiter
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  process.send!({ port: (app.server.address() as { port: number }).port, balance });
+}
+
+interface Figures {
+  scenario: string;
+  connections: number;
+  target_rps: number | null;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  ok: number;
+  non_2xx: number;
+  errors: number;
+}
+
+async function cannon(scenario: string, opts: autocannon.Options, targetRps: number | null): Promise<Figures> {
+  const r = await autocannon({ ...opts, ...(targetRps ? { overallRate: targetRps } : {}) });
+  return {
+    scenario,
+    connections: opts.connections ?? 10,
+    target_rps: targetRps,
+    rps: Math.round(r.requests.average),
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    ok: r['2xx'],
+    non_2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+async function main(): Promise<void> {
+  const name = `gridmint_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = dbUrl(name);
+  let child: ChildProcess | null = null;
+  try {
+    await migrate(url, createLogger('warn'));
+    const me = Keypair.generate().publicKey.toBase58();
+    const t0 = Date.now();
+    await seed(url, me);
+    console.log(`seeded ${WALLETS * CERTS_PER_WALLET} certificates, ${METERS * HOURS} readings in ${Date.now() - t0} ms`);
+
+    child = fork(fileURLToPath(import.meta.url), ['serve', url], { env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv: ['--import', 'tsx'] });
+    const { port, balance } = await new Promise<{ port: number; balance: string }>((resolve, reject) => {
+      child!.once('message', (m) => resolve(m as { port: number; balance: string }));
+      child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const userAuth = `Bearer ${signToken(SECRET, { sub: 'bench-user', role: 'user', wallet: me }, 3600)}`;
+    const authAuth = `Bearer ${signToken(SECRET, { sub: 'bench-authority', role: 'rec_authority', wallet: me, name: 'Bench Registry' }, 3600)}`;
+    const list = { url: `${base}/api/erc/my-certificates?limit=50`, headers: { authorization: userAuth } };
+
+    await cannon('warm-up', { ...list, connections: 10, duration: 3 }, null);
+    const results: Figures[] = [];
+    results.push(await cannon('GET /api/erc/my-certificates @1000 req/s', { ...list, connections: 50, duration: 15 }, 1000));
+    results.push(await cannon('GET /api/erc/my-certificates max', { ...list, connections: 20, duration: 10 }, null));
+    if (balance === 'registered') {
+      const bal = { url: `${base}/api/tokens/balance/${me}`, headers: { authorization: userAuth } };
+      results.push(await cannon('GET /api/tokens/balance/:wallet @1000 req/s', { ...bal, connections: 50, duration: 10 }, 1000));
+      results.push(await cannon('GET /api/tokens/balance/:wallet max', { ...bal, connections: 20, duration: 10 }, null));
+    } else {
+      console.log(`GET /api/tokens/balance/:wallet ${balance} — not benchmarked`);
+    }
+    let n = 0;
+    results.push(
+      await cannon(
+        'POST /api/erc/issue (fresh meter-hour each)',
+        {
+          url: `${base}/api/erc/issue`,
+          method: 'POST',
+          connections: 10,
+          duration: 10,
+          headers: { authorization: authAuth, 'content-type': 'application/json' },
+          requests: [
+            {
+              setupRequest: (req) => {
+                const i = n++;
+                const meter = `bench-${(i % METERS) + 1}`;
+                const hour = Math.floor(i / METERS) % HOURS;
+                const start = new Date(Date.UTC(2025, 0, 1) + hour * 3_600_000);
+                return { ...req, body: JSON.stringify({ meter_id: meter, period_start: start.toISOString(), period_end: new Date(start.getTime() + 3_600_000).toISOString() }) };
+              },
+            },
+          ],
+        },
+        null,
+      ),
+    );
+    console.table(results);
+    const date = new Date().toISOString().slice(0, 10);
+    const out = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      note: 'server in a child process, autocannon in the parent, same 2-core machine; local PostgreSQL; pool 10; log level warn',
+      seed: { certificates: WALLETS * CERTS_PER_WALLET, wallets: WALLETS, my_certificates: CERTS_PER_WALLET + 50, page_size: 50, readings: METERS * HOURS },
+      balance_route: balance === 'registered' ? 'benchmarked against the embedded ledger (in-memory, same child process)' : balance,
+      bar: 'p99 < 50 ms for GET /api/erc/my-certificates at 1,000 req/s',
+      results,
+    };
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync(`bench/results/api-${date}.json`, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`wrote bench/results/api-${date}.json`);
+  } finally {
+    child?.kill('SIGTERM');
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (process.argv[2] === 'serve') await serve(process.argv[3]!);
+else await main();

@@ -1,0 +1,145 @@
+// npm run bench:ingest — sustained signed readings/s end to end, p50/p99 at a fixed 5k/s and the
+// gateway's peak RSS, for the embedded aedes broker and for Mosquitto (spawned from the repo's
+// mosquitto.conf). The gateway runs as a real daemon process, the publisher in another process.
+// Each mode gets a fresh database on the local Postgres (TEST_DATABASE_URL or 127.0.0.1:5432).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { generatePassword, hashPassword } from '../src/domain/credential.js';
+import { generateMeterKey } from '../src/domain/sign.js';
+import { createLogger } from '../src/logger.js';
+import { insertMeter, mosquittoPasswordLines } from '../src/store/meters.js';
+import { migrate } from '../src/store/migrate.js';
+import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+import { startMosquitto } from '../test/helpers/mosquitto.js';
+
+const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const METERS = Number(process.env.BENCH_METERS ?? 100);
+const MAX_COUNT = Number(process.env.BENCH_COUNT ?? 80_000);
+const FIXED_RATE = 5_000;
+const FIXED_SECONDS = 8;
+const WORKERS = process.env.BENCH_WORKERS ?? '1';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+interface PublisherResult { sent: number; acked: number; statuses: number; seconds: number; p50: number | null; p99: number | null }
+
+/** Runs the publisher process; resolves with its result and the time all rows were committed. */
+async function publish(input: object, dir: string, pool: pg.Pool, expectRows: number): Promise<PublisherResult & { committedPerSecond: number }> {
+  const file = join(dir, `pub-${randomBytes(3).toString('hex')}.json`);
+  writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/publisher.ts', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+  await next(); // ready: everything signed, all meters connected
+  const before = Number((await pool.query('SELECT count(*) FROM meter_readings')).rows[0].count);
+  const start = performance.now();
+  child.stdin!.write('go\n');
+  const result = JSON.parse(await next()) as PublisherResult;
+  // Committed = rows in meter_readings (for Mosquitto the PUBACK only means the broker has it).
+  let committedAt = performance.now();
+  for (;;) {
+    const n = Number((await pool.query('SELECT count(*) FROM meter_readings')).rows[0].count) - before;
+    if (n >= expectRows) break;
+    await new Promise((r) => setTimeout(r, 50));
+    committedAt = performance.now();
+    if (committedAt - start > 120_000) throw new Error(`only ${n} of ${expectRows} readings committed`);
+  }
+  child.stdin!.end();
+  rmSync(file);
+  return { ...result, committedPerSecond: Math.round(expectRows / Math.max(result.seconds, (committedAt - start) / 1000)) };
+}
+
+async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, unknown> | null> {
+  const name = `gridmint_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(ADMIN);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  await migrate(url, createLogger('warn'));
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => {}); // idle connections dropped at teardown must not crash the bench
+  admin.on('error', () => {});
+  const dir = mkdtempSync(join(tmpdir(), 'gridmint-bench-'));
+  let daemon: Daemon | null = null;
+  let mosq: Awaited<ReturnType<typeof startMosquitto>> = null;
+  try {
+    const meters = [];
+    for (let i = 0; i < METERS; i++) {
+      const key = generateMeterKey();
+      const password = generatePassword();
+      const m = { id: `bench-${String(i).padStart(4, '0')}`, secretKey: [...key.secretKey], owner: generateMeterKey().publicKey, password };
+      await insertMeter(pool, { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) });
+      meters.push(m);
+    }
+    const env: Record<string, string> = {
+      DATABASE_URL: url, HTTP_PORT: '0', LEDGER_PORT: '0', DATA_DIR: join(dir, 'data'), MINT_ENABLED: 'false',
+      INGEST_VERIFY_WORKERS: WORKERS, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()),
+    };
+    let brokerUrl: string;
+    if (mode === 'mosquitto') {
+      const gwPassword = generatePassword();
+      mosq = await startMosquitto([...(await mosquittoPasswordLines(pool)), `gridmint-gateway:${hashPassword(gwPassword)}`]);
+      if (!mosq) return null;
+      Object.assign(env, { MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gwPassword, MQTT_CLIENT_ID: `bench-gw-${process.pid}` });
+      brokerUrl = mosq.url;
+    }
+    mkdirSync(env.DATA_DIR!, { recursive: true });
+    daemon = await startDaemon(env, 30_000, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+    brokerUrl ??= daemon.urls.mqtt!;
+    await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up
+    const latencyUntil = mode === 'embedded' ? 'puback' : 'status';
+    const base = Date.now() - 6 * 3_600_000;
+    const sustained = await publish({ url: brokerUrl, meters, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
+    const fixedCount = FIXED_RATE * FIXED_SECONDS;
+    const fixed = await publish({ url: brokerUrl, meters, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
+    return {
+      mode, meters: METERS, verify_workers: Number(WORKERS),
+      sustained_readings_per_second: sustained.committedPerSecond, sustained_count: MAX_COUNT,
+      fixed_rate: FIXED_RATE, fixed_achieved_per_second: fixed.committedPerSecond,
+      latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
+      peak_rss_mb: peakRssMb(daemon.child.pid!),
+    };
+  } finally {
+    await daemon?.kill('SIGTERM');
+    await mosq?.stop();
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+
+const modes = (process.env.BENCH_MODES ?? 'embedded,mosquitto').split(',') as ('embedded' | 'mosquitto')[];
+const rows = [];
+for (const m of modes) {
+  const r = await runMode(m);
+  if (r) rows.push(r);
+  else console.log(`[bench] ${m}: skipped (no mosquitto binary)`);
+}
+console.table(rows);
+const out = join('bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(out, `${JSON.stringify({ machine: `${(await import('node:os')).cpus().length} cores`, node: process.version, results: rows }, null, 2)}\n`);
+console.log(`[bench] written ${out}`);

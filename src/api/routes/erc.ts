@@ -1,0 +1,179 @@
+import { AppError, badRequest, conflict, notFound } from '../../domain/errors.js';
+import { metadataProblem } from '../../domain/erc.js';
+import type { ErcService } from '../../erc/service.js';
+import type { Pool } from '../../store/pool.js';
+import {
+  getCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate, type OwnershipResult,
+} from '../../store/certificates.js';
+import type { Principal } from '../auth.js';
+import type { RouteModule } from '../app.js';
+import { certificateIdString, freeText, meterIdString, pageInfo, pageQuery, timestampString, walletString, withErrors } from '../schemas.js';
+import { canView, certificateDetail, certificateSummary, detailView, walletOf } from './erc-views.js';
+
+const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: certificateIdString } } as const;
+
+/** Flat metadata of scalars; the total size is checked again in the handler (4 KiB). */
+const metadataSchema = {
+  type: 'object',
+  maxProperties: 32,
+  propertyNames: { pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+  additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: 1024, pattern: '^[^\\u0000]*$' },
+} as const;
+
+const issueBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['meter_id', 'period_start', 'period_end'],
+  properties: { meter_id: meterIdString, period_start: timestampString, period_end: timestampString, metadata: metadataSchema },
+} as const;
+
+const verification = {
+  type: 'object',
+  required: ['certificate_id', 'result', 'computed_hash', 'anchored_hash', 'blockchain_tx_signature', 'checks', 'detail'],
+  properties: {
+    certificate_id: { type: 'string' },
+    result: { type: 'string', enum: ['match', 'mismatch', 'pending'] },
+    computed_hash: { type: 'string' },
+    anchored_hash: { type: ['string', 'null'] },
+    blockchain_tx_signature: { type: ['string', 'null'] },
+    checks: {
+      type: 'object',
+      properties: { content_matches_anchor: { type: ['boolean', 'null'] }, backing_readings_match: { type: 'boolean' } },
+    },
+    detail: { type: 'string' },
+  },
+} as const;
+
+/** Turns a refused transfer/retire into the error the caller may see (404 unless they may view it). */
+function ownershipError(p: Principal, r: Extract<OwnershipResult, { ok: false }>, id: string, action: string): AppError {
+  if (r.reason === 'not_found' || (r.current && !canView(p, r.current))) return notFound(`certificate ${id}`);
+  if (r.reason === 'not_owner') return new AppError(403, 'not_owner', `only the current owner may ${action} this certificate`);
+  if (r.reason === 'retired') return conflict('certificate_retired', 'the certificate is retired; retirement is final');
+  return badRequest('same_owner', 'the certificate already belongs to that wallet');
+}
+
+/** ERC certificates: issue (REC authorities), list, view, transfer, retire, and public verify. */
+export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModule {
+  return (app, auth) => {
+    const security = [{ bearer: [] }];
+
+    app.post<{ Body: { meter_id: string; period_start: string; period_end: string; metadata?: Record<string, unknown> } }>(
+      '/api/erc/issue',
+      {
+        preHandler: auth.requireRole('rec_authority'),
+        config: { rateLimit: {} },
+        schema: { tags: ['erc'], security, body: issueBody, response: withErrors({ 201: certificateDetail }, 400, 401, 403, 404, 409, 429) },
+      },
+      async (request, reply) => {
+        const p = request.principal!;
+        const metadata = request.body.metadata ?? {};
+        const problem = metadataProblem(metadata);
+        if (problem) throw badRequest('invalid_metadata', problem);
+        const row = await deps.service.issue({
+          meterId: request.body.meter_id,
+          periodStart: request.body.period_start,
+          periodEnd: request.body.period_end,
+          metadata,
+          issuer: { userId: p.sub, wallet: p.wallet!, name: p.name! },
+        });
+        return reply.code(201).send(detailView(row, []));
+      },
+    );
+
+    app.get<{ Querystring: { limit: number; offset: number } }>(
+      '/api/erc/my-certificates',
+      {
+        preHandler: auth.authenticate,
+        schema: {
+          tags: ['erc'],
+          security,
+          querystring: pageQuery,
+          response: withErrors(
+            { 200: { type: 'object', required: ['certificates', 'page'], properties: { certificates: { type: 'array', items: certificateSummary }, page: pageInfo } } },
+            400, 401, 403,
+          ),
+        },
+      },
+      async (request, reply) => {
+        const { limit, offset } = request.query;
+        const items = await listCertificatesJsonByOwner(deps.pool, walletOf(request.principal!), limit, offset);
+        // Already JSON from Postgres (same shape as the schema above); a string is sent as is.
+        return reply.type('application/json').send(`{"certificates":${items},"page":{"limit":${limit},"offset":${offset}}}`);
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/erc/:id',
+      { preHandler: auth.authenticate, schema: { tags: ['erc'], security, params: idParams, response: withErrors({ 200: certificateDetail }, 400, 401, 404) } },
+      async (request) => {
+        const row = await getCertificate(deps.pool, request.params.id);
+        if (!row || !canView(request.principal!, row)) throw notFound(`certificate ${request.params.id}`);
+        return detailView(row, await listTransfers(deps.pool, row.certificate_id));
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/erc/:id/verify',
+      // Public and it reads the chain, so it shares the write limit per client.
+      { config: { rateLimit: {} }, schema: { tags: ['erc'], params: idParams, response: withErrors({ 200: verification }, 400, 404, 429, 503) } },
+      async (request) => {
+        const v = await deps.service.verify(request.params.id);
+        if (!v) throw notFound(`certificate ${request.params.id}`);
+        return v;
+      },
+    );
+
+    app.post<{ Body: { certificate_id: string; to_wallet: string } }>(
+      '/api/erc/transfer',
+      {
+        preHandler: auth.authenticate,
+        config: { rateLimit: {} },
+        schema: {
+          tags: ['erc'],
+          security,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['certificate_id', 'to_wallet'],
+            properties: { certificate_id: certificateIdString, to_wallet: walletString },
+          },
+          response: withErrors({ 200: certificateDetail }, 400, 401, 403, 404, 409, 429),
+        },
+      },
+      async (request) => {
+        const p = request.principal!;
+        const { certificate_id: id, to_wallet: toWallet } = request.body;
+        const r = await transferCertificate(deps.pool, { id, callerWallet: walletOf(p), callerSub: p.sub, toWallet });
+        if (!r.ok) throw ownershipError(p, r, id, 'transfer');
+        return detailView(r.certificate, await listTransfers(deps.pool, id));
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { beneficiary: string; purpose?: string } }>(
+      '/api/erc/:id/retire',
+      {
+        preHandler: auth.authenticate,
+        config: { rateLimit: {} },
+        schema: {
+          tags: ['erc'],
+          security,
+          params: idParams,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['beneficiary'],
+            properties: { beneficiary: freeText(200), purpose: freeText(500) },
+          },
+          response: withErrors({ 200: certificateDetail }, 400, 401, 403, 404, 409, 429),
+        },
+      },
+      async (request) => {
+        const p = request.principal!;
+        const id = request.params.id;
+        const r = await retireCertificate(deps.pool, { id, callerWallet: walletOf(p), beneficiary: request.body.beneficiary, purpose: request.body.purpose ?? null });
+        if (!r.ok) throw ownershipError(p, r, id, 'retire');
+        return detailView(r.certificate, await listTransfers(deps.pool, id));
+      },
+    );
+  };
+}

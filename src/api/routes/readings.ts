@@ -1,0 +1,100 @@
+import { METER_ID_RE, readingSchema } from '../../domain/reading.js';
+import { REASON_TEXT, type IngestOutcome, type RejectReason } from '../../domain/reasons.js';
+import type { RouteModule } from '../app.js';
+import { errorBody } from '../schemas.js';
+
+/** What the ingest pipeline answers for one submitted payload (after commit). */
+export interface SubmitOutcome {
+  outcome: IngestOutcome;
+  readingId: string | null;
+  detail: string | null;
+}
+
+/**
+ * Hands a raw payload to ingestion and resolves after the commit; null = no room (pending limit),
+ * Error = the gateway gave up (shutting down). `meterId` is the payload's own meter_id, or ''.
+ */
+export type ReadingSubmitter = (payload: Buffer, meterId: string) => Promise<SubmitOutcome | Error | null>;
+
+/** HTTP status per reason code; the body's `code` is the reason code itself, as on MQTT. */
+export const REASON_STATUS: Record<RejectReason, number> = {
+  invalid_payload: 400,
+  meter_mismatch: 400,
+  forbidden_topic: 403,
+  too_large: 413,
+  bad_signature: 401,
+  unknown_meter: 404,
+  meter_inactive: 403,
+  implausible_energy: 422,
+  stale: 422,
+  future_timestamp: 422,
+  invalid_wallet: 422,
+  wallet_mismatch: 422,
+  conflict: 409,
+};
+
+const COMMIT_TIMEOUT_MS = 15_000;
+
+const acceptedBody = {
+  type: 'object',
+  required: ['status', 'reading_id'],
+  properties: { status: { type: 'string', enum: ['accepted', 'duplicate'] }, reading_id: { type: 'string' } },
+} as const;
+
+function meterIdOf(body: Buffer): string {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as { meter_id?: unknown };
+    return typeof v.meter_id === 'string' && METER_ID_RE.test(v.meter_id) ? v.meter_id : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * POST /api/meters/submit-reading: the MQTT contract over HTTP. No bearer token — the ed25519
+ * signature authenticates the meter. The body schema below documents the payload; validation is
+ * done by the same evaluateReading as MQTT (on the raw bytes) so reason codes are identical.
+ */
+export function readingRoutes(submit: ReadingSubmitter): RouteModule {
+  return async (app) => {
+    await app.register(async (scope) => {
+      // Keep the raw bytes: they are what gets checked against the 4 KiB limit and quarantined.
+      scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      scope.post(
+        '/api/meters/submit-reading',
+        {
+          config: { rateLimit: {} },
+          schema: {
+            tags: ['readings'],
+            summary: 'Submit one signed meter reading (same contract and checks as MQTT)',
+            body: readingSchema,
+            response: { 200: acceptedBody, 201: acceptedBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+          },
+          validatorCompiler: () => () => true,
+        },
+        async (request, reply) => {
+          const raw = request.body as Buffer;
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), COMMIT_TIMEOUT_MS);
+          });
+          const r = await Promise.race([submit(raw, meterIdOf(raw)), timeout]);
+          clearTimeout(timer);
+          if (r === null || r === 'timeout' || r instanceof Error) {
+            // Not committed (or not known to be): the client retries; a retry of a reading that did
+            // commit meanwhile is answered 200 duplicate.
+            return reply
+              .code(503)
+              .header('retry-after', '5')
+              .send({ error: { code: 'unavailable', message: 'the gateway cannot store readings right now; retry later' } });
+          }
+          if (r.outcome === 'accepted' || r.outcome === 'duplicate') {
+            return reply.code(r.outcome === 'accepted' ? 201 : 200).send({ status: r.outcome, reading_id: r.readingId! });
+          }
+          const message = r.detail ? `${REASON_TEXT[r.outcome]}: ${r.detail}` : REASON_TEXT[r.outcome];
+          return reply.code(REASON_STATUS[r.outcome] as 400).send({ error: { code: r.outcome, message } });
+        },
+      );
+    });
+  };
+}

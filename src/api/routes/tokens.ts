@@ -1,0 +1,163 @@
+import { baseUnitsToKwh } from '../../domain/kwh.js';
+import { forbidden } from '../../domain/errors.js';
+import type { TokenService } from '../../mint/service.js';
+import type { RouteModule } from '../app.js';
+import { freeText, kwhString, pageQuery, walletString, withErrors } from '../schemas.js';
+
+const mintResult = {
+  type: 'object',
+  required: ['success', 'status', 'transaction_signature', 'tokens_minted', 'reading_id'],
+  properties: {
+    success: { type: 'boolean' },
+    status: { type: 'string', enum: ['confirmed', 'pending'] },
+    transaction_signature: { type: 'string' },
+    tokens_minted: { type: 'string' },
+    reading_id: { type: 'integer' },
+  },
+} as const;
+
+const operatorResult = {
+  type: 'object',
+  required: ['success', 'status', 'transaction_signature', 'operator_mint_id', 'wallet_address', 'amount', 'reason'],
+  properties: {
+    success: { type: 'boolean' },
+    status: { type: 'string', enum: ['confirmed', 'pending'] },
+    transaction_signature: { type: 'string' },
+    operator_mint_id: { type: 'string' },
+    wallet_address: { type: 'string' },
+    amount: { type: 'string' },
+    reason: { type: 'string' },
+  },
+} as const;
+
+const runResult = {
+  type: 'object',
+  properties: Object.fromEntries(
+    ['result', 'minted_kwh', 'error'].map((k) => [k, { type: 'string' }]).concat(
+      ['readings', 'wallets', 'transactions', 'confirmed', 'expired', 'failed', 'unresolved', 'reconciled', 'duration_ms'].map((k) => [k, { type: 'integer' }]),
+    ),
+  ),
+} as const;
+
+const unmintedRow = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    meter_id: { type: 'string' },
+    wallet_address: { type: 'string' },
+    kwh_amount: { type: 'string' },
+    timestamp: { type: 'string', format: 'date-time' },
+    received_at: { type: 'string', format: 'date-time' },
+    pending_outbox_id: { type: ['string', 'null'] },
+    pending_signature: { type: ['string', 'null'] },
+  },
+} as const;
+
+/** Amounts in responses are decimal strings: tokens and kWh are the same number (1 kWh = 1 token). */
+export function tokenRoutes(tokens: TokenService): RouteModule {
+  return (app, auth) => {
+    app.post<{ Body: { reading_id: number; wallet_address: string } }>('/api/tokens/mint-from-reading', {
+      preHandler: auth.authenticate,
+      config: { rateLimit: {} },
+      schema: {
+        tags: ['tokens'], security: [{ bearer: [] }],
+        body: { type: 'object', additionalProperties: false, required: ['reading_id', 'wallet_address'], properties: { reading_id: { type: 'integer', minimum: 1 }, wallet_address: walletString } },
+        response: withErrors({ 200: mintResult, 202: mintResult }, 400, 401, 403, 404, 409, 429, 503),
+      },
+    }, async (req, reply) => {
+      const p = req.principal!;
+      // Only the reading's owner (whose token names that wallet) or an admin; the service checks
+      // that the wallet really is the reading's.
+      if (p.role !== 'admin' && p.wallet !== req.body.wallet_address) throw forbidden('you may only mint readings for your own wallet');
+      const r = await tokens.mintReading(String(req.body.reading_id), req.body.wallet_address);
+      return reply.code(r.status === 'confirmed' ? 200 : 202).send({
+        success: r.status === 'confirmed', status: r.status, transaction_signature: r.signature,
+        tokens_minted: baseUnitsToKwh(r.baseUnits), reading_id: req.body.reading_id,
+      });
+    });
+
+    app.post<{ Body: { wallet_address: string; amount: string; reason: string } }>('/api/admin/tokens/mint', {
+      preHandler: auth.requireRole('admin'),
+      config: { rateLimit: {} },
+      schema: {
+        tags: ['tokens'], security: [{ bearer: [] }],
+        body: {
+          type: 'object', additionalProperties: false, required: ['wallet_address', 'amount', 'reason'],
+          properties: { wallet_address: walletString, amount: kwhString, reason: freeText(500) },
+        },
+        response: withErrors({ 200: operatorResult, 202: operatorResult }, 400, 401, 403, 429, 503),
+      },
+    }, async (req, reply) => {
+      const b = req.body;
+      const r = await tokens.operatorMint({ wallet: b.wallet_address, amountKwh: b.amount, reason: b.reason, requestedBy: req.principal!.sub });
+      return reply.code(r.status === 'confirmed' ? 200 : 202).send({
+        success: r.status === 'confirmed', status: r.status, transaction_signature: r.signature, operator_mint_id: r.operatorMintId,
+        wallet_address: b.wallet_address, amount: baseUnitsToKwh(r.baseUnits), reason: b.reason,
+      });
+    });
+
+    app.post('/api/admin/tokens/mint-run', {
+      preHandler: auth.requireRole('admin'),
+      config: { rateLimit: {} },
+      schema: { tags: ['tokens'], security: [{ bearer: [] }], response: withErrors({ 200: runResult }, 401, 403, 429) },
+    }, async () => tokens.runBatch('api'));
+
+    app.get<{ Params: { wallet: string } }>('/api/tokens/balance/:wallet', {
+      preHandler: auth.authenticate,
+      schema: {
+        tags: ['tokens'], security: [{ bearer: [] }],
+        params: { type: 'object', required: ['wallet'], properties: { wallet: { type: 'string', maxLength: 64 } } },
+        response: withErrors({
+          200: {
+            type: 'object', required: ['wallet_address', 'balance_tokens', 'balance_kwh', 'last_updated'],
+            properties: { wallet_address: { type: 'string' }, balance_tokens: { type: 'string' }, balance_kwh: { type: 'string' }, last_updated: { type: 'string', format: 'date-time' } },
+          },
+        }, 400, 401, 503),
+      },
+    }, async (req) => {
+      const b = await tokens.balance(req.params.wallet);
+      const amount = baseUnitsToKwh(b.baseUnits);
+      return { wallet_address: req.params.wallet, balance_tokens: amount, balance_kwh: amount, last_updated: b.at.toISOString() };
+    });
+
+    app.get('/api/tokens/info', {
+      schema: {
+        tags: ['tokens'],
+        response: withErrors({
+          200: {
+            type: 'object',
+            properties: {
+              mint_address: { type: 'string' }, decimals: { type: 'integer' }, supply_tokens: { type: 'string' },
+              supply_base_units: { type: 'string' }, mint_authority: { type: ['string', 'null'] }, cluster: { type: 'string' },
+            },
+          },
+        }, 503),
+      },
+    }, async () => {
+      const i = await tokens.info();
+      return {
+        mint_address: i.mint, decimals: i.decimals, supply_tokens: baseUnitsToKwh(i.supply), supply_base_units: i.supply.toString(),
+        mint_authority: i.mintAuthority, cluster: i.cluster,
+      };
+    });
+
+    app.get<{ Querystring: { limit: number; offset: number } }>('/api/admin/meters/unminted', {
+      preHandler: auth.requireRole('admin'),
+      schema: {
+        tags: ['tokens'], security: [{ bearer: [] }], querystring: pageQuery,
+        response: withErrors({
+          200: {
+            type: 'object',
+            properties: { readings: { type: 'array', items: unmintedRow }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+          },
+        }, 400, 401, 403),
+      },
+    }, async (req) => {
+      const { rows, total } = await tokens.unminted(req.query.limit, req.query.offset);
+      return {
+        readings: rows.map((r) => ({ ...r, timestamp: r.timestamp.toISOString(), received_at: r.received_at.toISOString(), pending_outbox_id: r.mint_outbox_id })),
+        total, limit: req.query.limit, offset: req.query.offset,
+      };
+    });
+  };
+}

@@ -1,0 +1,119 @@
+import { conflict, badRequest, notFound, unavailable } from '../domain/errors.js';
+import { contentHash, parseAnchorMemo } from '../domain/erc.js';
+import { numericToBaseUnits } from '../domain/kwh.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Pool } from '../store/pool.js';
+import { backingOf, contentOf, getCertificate, issueCertificate, type CertificateRow } from '../store/certificates.js';
+import type { MemoChain } from './chain.js';
+
+/** A certificate lists its reading ids and hashes them; this bounds both. */
+export const MAX_READINGS_PER_CERTIFICATE = 100_000;
+export const MAX_PERIOD_MS = 366 * 24 * 3600 * 1000;
+
+export interface IssueRequest {
+  meterId: string;
+  periodStart: string;
+  periodEnd: string;
+  metadata: Record<string, unknown>;
+  issuer: { userId: string; wallet: string; name: string };
+}
+
+export type VerifyResult = 'match' | 'mismatch' | 'pending';
+
+export interface Verification {
+  certificate_id: string;
+  result: VerifyResult;
+  computed_hash: string;
+  anchored_hash: string | null;
+  blockchain_tx_signature: string | null;
+  checks: { content_matches_anchor: boolean | null; backing_readings_match: boolean };
+  detail: string;
+}
+
+export interface ErcService {
+  issue(req: IssueRequest): Promise<CertificateRow>;
+  verify(id: string): Promise<Verification | null>;
+}
+
+/**
+ * Issuing and verifying certificates. Issuance is one database transaction and then a nudge to
+ * the anchor job; it never waits for, or fails because of, the chain.
+ */
+export function createErcService(deps: { pool: Pool; chain: MemoChain | null; metrics?: Metrics; onIssued?: () => void }): ErcService {
+  return {
+    async issue(req) {
+      const start = Date.parse(req.periodStart);
+      const end = Date.parse(req.periodEnd);
+      if (!(end > start)) throw badRequest('invalid_period', 'period_end must be after period_start');
+      if (end - start > MAX_PERIOD_MS) throw badRequest('invalid_period', 'a certificate period may span at most 366 days');
+      const r = await issueCertificate(deps.pool, {
+        meterId: req.meterId,
+        periodStart: req.periodStart,
+        periodEnd: req.periodEnd,
+        issuerUserId: req.issuer.userId,
+        issuerWallet: req.issuer.wallet,
+        issuerName: req.issuer.name,
+        metadata: req.metadata,
+        maxReadings: MAX_READINGS_PER_CERTIFICATE,
+      });
+      if (!r.ok) {
+        switch (r.reason) {
+          case 'unknown_meter':
+            throw notFound(`meter ${req.meterId}`);
+          case 'no_readings':
+            throw conflict('no_readings', 'the period holds no accepted readings for this meter');
+          case 'already_certified':
+            throw conflict('period_overlaps_certified', `the period overlaps ${r.count} reading(s) already backing a certificate`);
+          case 'too_many_readings':
+            throw badRequest('period_too_large', `the period holds ${r.count} readings; at most ${MAX_READINGS_PER_CERTIFICATE} per certificate`);
+        }
+      }
+      deps.metrics?.ercIssued.inc();
+      deps.onIssued?.();
+      return r.certificate;
+    },
+
+    async verify(id) {
+      const row = await getCertificate(deps.pool, id);
+      if (!row) return null;
+      const computed = contentHash(contentOf(row));
+      const backing = await backingOf(deps.pool, id);
+      const backingOk =
+        backing.count === row.reading_count && backing.kwh !== null && numericToBaseUnits(backing.kwh) === numericToBaseUnits(row.kwh_amount);
+      const base = { certificate_id: id, computed_hash: computed, blockchain_tx_signature: row.blockchain_tx_signature };
+      const backingNote = backingOk ? '' : '; the readings linked to it no longer add up to its kWh';
+
+      if (!row.blockchain_tx_signature) {
+        // Not anchored yet: the hash recorded at issuance is the only reference.
+        const same = computed === row.content_hash;
+        return {
+          ...base,
+          result: same && backingOk ? 'pending' : 'mismatch',
+          anchored_hash: null,
+          checks: { content_matches_anchor: null, backing_readings_match: backingOk },
+          detail: (same ? 'the on-chain anchor is not confirmed yet' : 'the row no longer matches the hash recorded at issuance') + backingNote,
+        };
+      }
+      if (!deps.chain) throw unavailable('chain_unavailable', 'no chain client is configured to read the anchor');
+      const memo = await deps.chain.findMemo(row.blockchain_tx_signature);
+      const anchor = memo ? parseAnchorMemo(memo) : null;
+      if (!anchor || anchor.certificateId !== id) {
+        return {
+          ...base,
+          result: 'mismatch',
+          anchored_hash: anchor?.hash ?? null,
+          checks: { content_matches_anchor: false, backing_readings_match: backingOk },
+          detail: (anchor ? 'the anchor memo names another certificate' : 'the anchor transaction or its memo was not found on chain') + backingNote,
+        };
+      }
+      const matches = anchor.hash === computed;
+      return {
+        ...base,
+        result: matches && backingOk ? 'match' : 'mismatch',
+        anchored_hash: anchor.hash,
+        checks: { content_matches_anchor: matches, backing_readings_match: backingOk },
+        detail: (matches ? 'the certificate matches its on-chain anchor' : 'the certificate differs from what was anchored on chain') + backingNote,
+      };
+    },
+  };
+}

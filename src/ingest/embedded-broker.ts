@@ -1,0 +1,137 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import { verifyPassword } from '../domain/credential.js';
+import { METER_ID_RE, meterIdFromTopic, topicForReadings, topicForStatus } from '../domain/reading.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { MeterCache } from './meter-cache.js';
+import { statusPayload, type IngestResult, type IngestSink } from './types.js';
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  sink: IngestSink;
+  cache: MeterCache;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface EmbeddedBroker {
+  url: string;
+  up(): boolean;
+  /** stop accepting connections (held publishes stay held until close) */
+  stopListening(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function authError(message: string, returnCode: 3 | 4): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * The embedded aedes broker: meters connect with username = meter id and their password; a meter
+ * may publish only to meters/{id}/readings and subscribe only to meters/{id}/status.
+ *
+ * Readings are consumed in authorizePublish and its callback is held until the batch commits:
+ * aedes sends the PUBACK only after that callback, so a PUBACK means committed. Refusals:
+ * - a valid reading topic with a bad message → quarantined, PUBACK after commit, reason on status;
+ * - another topic → quarantined as forbidden_topic, then the publish is refused (aedes closes the
+ *   connection: MQTT 3.1.1 has no negative PUBACK);
+ * - pending limit reached → refused without quarantine, never acknowledged; the meter reconnects
+ *   and retries later.
+ */
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const log = opts.logger.child({ component: 'mqtt-broker' });
+  const meterOf = new WeakMap<Client, string>();
+  let overloadLogged = 0;
+
+  const broker = await Aedes.createBroker({
+    authenticate: (client, username, password, done) => {
+      if (!username || !METER_ID_RE.test(username) || !password) return done(authError('bad username or password', 4), false);
+      Promise.all([opts.cache.passwordHash(username), opts.cache.getSnapshots([username])]).then(
+        ([hash, snaps]) => {
+          const snap = snaps.get(username);
+          if (!hash || !snap || snap.status !== 'active' || !verifyPassword(password.toString('utf8'), hash)) {
+            log.info({ meter: username }, 'meter connection refused');
+            return done(authError('bad username or password', 4), false);
+          }
+          meterOf.set(client, username);
+          done(null, true);
+        },
+        (err: Error) => {
+          log.warn({ err: err.message }, 'cannot check meter credentials (database unreachable)');
+          done(authError('server unavailable', 3), false);
+        },
+      );
+    },
+
+    authorizePublish: (client, packet, callback) => {
+      if (!client) return callback(null); // the gateway's own status publishes
+      const meterId = meterOf.get(client)!;
+      const receivedAt = Date.now();
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const own = packet.topic === topicForReadings(meterId);
+      const accepted = opts.sink.submit({
+        source: 'mqtt',
+        topic: packet.topic,
+        payload,
+        receivedAt,
+        topicMeterId: own ? meterIdFromTopic(packet.topic) : null,
+        refused: own ? undefined : { reason: 'forbidden_topic', detail: `meter ${meterId} may not publish to ${packet.topic.slice(0, 200)}`, meterId },
+        done: (result: IngestResult | Error) => {
+          if (result instanceof Error) return callback(result);
+          broker.publish({ cmd: 'publish', topic: topicForStatus(meterId), payload: statusPayload(result), qos: 0, retain: false, dup: false }, () => {});
+          callback(own ? null : new Error('forbidden topic'));
+        },
+      });
+      if (!accepted) {
+        if (!opts.sink.accepting) return; // draining: hold it; the meter retries after we close
+        if (Date.now() - overloadLogged > 5_000) {
+          overloadLogged = Date.now();
+          log.warn('ingest pending limit reached; refusing publishes until the backlog commits');
+        }
+        callback(new Error('gateway busy'));
+      }
+    },
+
+    authorizeSubscribe: (client, sub, callback) => {
+      const meterId = meterOf.get(client);
+      if (meterId && sub.topic === topicForStatus(meterId)) return callback(null, { ...sub, qos: 0 });
+      log.info({ meter: meterId, topic: sub.topic.slice(0, 200) }, 'subscription refused');
+      callback(null, null); // SUBACK 0x80 (failure) for this topic; the connection stays up
+    },
+  });
+
+  const gauge = () => opts.metrics.metersConnected.set(broker.connectedClients);
+  broker.on('client', gauge);
+  broker.on('clientDisconnect', gauge);
+
+  const server = net.createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `mqtt://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+  opts.metrics.brokerUp.set(1);
+  log.info({ url }, 'embedded MQTT broker listening');
+
+  let listening = true;
+  return {
+    url,
+    up: () => listening && !broker.closed,
+    stopListening: async () => {
+      listening = false;
+      server.close(); // no new connections; existing ones end in close()
+    },
+    close: async () => {
+      listening = false;
+      opts.metrics.brokerUp.set(0);
+      if (server.listening) server.close();
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      gauge();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { ChainClient } from '../chain/client.js';
+import { numericToBaseUnits } from '../domain/kwh.js';
+import type { Metrics } from '../metrics/registry.js';
+import { recordedTotals, walletMintedKwh } from '../store/mint-audit.js';
+import type { Pool } from '../store/pool.js';
+import type { MintDeps } from './settle.js';
+
+export interface SupplyCheck {
+  supply: bigint;
+  recorded: bigint;
+  /** on-chain supply minus recorded total; 0 when the invariant holds */
+  drift: bigint;
+  unresolvedOutbox: number;
+}
+
+/** supply == Σ minted readings × 10^9 + Σ confirmed operator mints, exactly; sets the drift gauge. */
+export async function supplyCheck(d: Pick<MintDeps, 'pool' | 'chain' | 'metrics' | 'logger'>, mintAddress: string): Promise<SupplyCheck> {
+  const info = await d.chain.getMintInfo(mintAddress);
+  const t = await recordedTotals(d.pool);
+  const recorded = numericToBaseUnits(t.readingsKwh) + numericToBaseUnits(t.operatorKwh);
+  const supply = info?.supply ?? 0n;
+  const drift = supply - recorded;
+  d.metrics.supplyDrift.set(Number(drift));
+  if (drift !== 0n && t.unresolvedOutbox === 0) {
+    d.logger.error({ mint: mintAddress, supply: supply.toString(), recorded: recorded.toString(), drift: drift.toString() }, 'token supply does not match the minted readings');
+  }
+  return { supply, recorded, drift, unresolvedOutbox: t.unresolvedOutbox };
+}
+
+export interface WalletMismatch {
+  wallet: string;
+  chain_base_units: string;
+  recorded_base_units: string;
+}
+
+export interface AuditReport {
+  mint: string;
+  supply_base_units: string;
+  recorded_readings_base_units: string;
+  recorded_operator_base_units: string;
+  recorded_total_base_units: string;
+  confirmed_outbox_base_units: string;
+  drift_base_units: string;
+  unresolved_outbox: number;
+  inconsistent_readings: number;
+  wallets_checked: number;
+  wallet_mismatches: WalletMismatch[];
+  ok: boolean;
+}
+
+/**
+ * The full invariant: the supply equals the recorded total, the confirmed outbox rows add up to
+ * the same total, every minted reading points at a confirmed transaction with its signature, and
+ * each wallet's balance equals its recorded total. Because balances are non-negative and sum to
+ * the supply, matching every recorded wallet also proves no other account holds tokens.
+ */
+export async function auditSupply(o: { pool: Pool; chain: ChainClient; metrics?: Metrics; mintAddress: string }): Promise<AuditReport> {
+  const info = await o.chain.getMintInfo(o.mintAddress);
+  const t = await recordedTotals(o.pool);
+  const readings = numericToBaseUnits(t.readingsKwh);
+  const operator = numericToBaseUnits(t.operatorKwh);
+  const recorded = readings + operator;
+  const supply = info?.supply ?? 0n;
+  const perWallet = await walletMintedKwh(o.pool);
+  const wallets = [...perWallet.keys()];
+  const balances = await o.chain.getTokenBalances(o.mintAddress, wallets);
+  const mismatches: WalletMismatch[] = [];
+  for (const w of wallets) {
+    const want = numericToBaseUnits(perWallet.get(w)!);
+    const have = balances.get(w) ?? 0n;
+    if (want !== have) mismatches.push({ wallet: w, chain_base_units: have.toString(), recorded_base_units: want.toString() });
+  }
+  const drift = supply - recorded;
+  o.metrics?.supplyDrift.set(Number(drift));
+  return {
+    mint: o.mintAddress,
+    supply_base_units: supply.toString(),
+    recorded_readings_base_units: readings.toString(),
+    recorded_operator_base_units: operator.toString(),
+    recorded_total_base_units: recorded.toString(),
+    confirmed_outbox_base_units: t.confirmedOutboxBaseUnits,
+    drift_base_units: drift.toString(),
+    unresolved_outbox: t.unresolvedOutbox,
+    inconsistent_readings: t.inconsistentReadings,
+    wallets_checked: wallets.length,
+    wallet_mismatches: mismatches,
+    ok: info !== null && drift === 0n && BigInt(t.confirmedOutboxBaseUnits) === recorded && t.inconsistentReadings === 0 && mismatches.length === 0,
+  };
+}

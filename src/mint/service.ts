@@ -1,0 +1,64 @@
+import { PublicKey, type Keypair } from '@solana/web3.js';
+import { ChainUnavailableError } from '../chain/errors.js';
+import { AppError, badRequest, unavailable } from '../domain/errors.js';
+import { listUnminted } from '../store/mint-readings.js';
+import type { Minter, RunReport } from './minter.js';
+import { mintOneReading, operatorMint, type OperatorMintRequest } from './single.js';
+import { MintSetupError } from './token.js';
+
+/**
+ * What the HTTP API needs from minting, as one object main.ts hands to the token routes. Chain
+ * outages become 503 here, so no caller can turn an unreachable chain into a balance of 0.
+ */
+export function createTokenService(minter: Minter, payer: Keypair, cluster: string) {
+  const d = minter.deps;
+  const target = async () => ({ mintAddress: (await minter.mintRow(false)).mint_address, payer });
+
+  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (err instanceof ChainUnavailableError) {
+        throw unavailable('chain_unavailable', 'the Solana RPC cannot be reached; try again later');
+      }
+      if (err instanceof MintSetupError) throw unavailable('mint_not_ready', err.message);
+      throw err;
+    }
+  };
+
+  const validWallet = (w: string) => {
+    try {
+      if (new PublicKey(w).toBase58() === w) return;
+    } catch {
+      /* falls through */
+    }
+    throw badRequest('invalid_wallet', `${w} is not a valid Solana public key`);
+  };
+
+  return {
+    mintReading: (readingId: string, wallet: string) => guard(async () => mintOneReading(d, await target(), readingId, wallet)),
+    operatorMint: (req: OperatorMintRequest) =>
+      guard(async () => {
+        validWallet(req.wallet);
+        return operatorMint(d, await target(), req);
+      }),
+    runBatch: (trigger: string): Promise<RunReport> => minter.run(trigger),
+    balance: (wallet: string) =>
+      guard(async () => {
+        validWallet(wallet);
+        const { mintAddress } = await target();
+        return { baseUnits: await d.chain.getTokenBalance(mintAddress, wallet), at: new Date() };
+      }),
+    info: () =>
+      guard(async () => {
+        const row = await minter.mintRow(false);
+        const info = await d.chain.getMintInfo(row.mint_address);
+        if (!info) throw unavailable('mint_not_ready', `mint ${row.mint_address} is not on this chain`);
+        return { mint: row.mint_address, decimals: info.decimals, supply: info.supply, mintAuthority: info.mintAuthority, cluster };
+      }),
+    unminted: (limit: number, offset: number) => listUnminted(d.pool, limit, offset),
+  };
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;

@@ -1,0 +1,95 @@
+import type pg from 'pg';
+
+/** A verified reading ready to store; `idx` is its position in the batch (echoed back). */
+export interface ReadingRow {
+  idx: number;
+  meterId: string;
+  wallet: string;
+  /** exact decimal string, passed to Postgres as NUMERIC text — never a float */
+  kwh: string;
+  /** RFC 3339 as signed; Postgres parses and compares it as timestamptz */
+  timestamp: string;
+  signature: string;
+  receivedAt: Date;
+}
+
+export type StoreOutcome = { outcome: 'accepted' | 'duplicate' | 'conflict'; readingId: string };
+
+/**
+ * Inserts verified readings in one statement and classifies every row. The unique key
+ * (meter_id, "timestamp") decides; a row that was not inserted is a `duplicate` when the stored
+ * signature equals its signature (ed25519 is deterministic, so same signature = same signed
+ * content) and a `conflict` otherwise. Postgres compares the timestamps, so "…T13:00:00+02:00"
+ * and "…T11:00:00Z" are the same interval (but different signed bytes, hence a conflict).
+ *
+ * The data-modifying CTE's rows are invisible to the outer SELECT's snapshot, so each input row is
+ * matched against both `ins` (inserted now) and `old` (stored before). Two copies in one batch
+ * match the same `ins` row: the first with the same signature is `accepted`, the rest are
+ * duplicates or conflicts. A row committed meanwhile by another instance is in neither; a second
+ * statement (new snapshot under READ COMMITTED) resolves those.
+ */
+export async function insertReadings(client: pg.PoolClient, rows: ReadingRow[]): Promise<Map<number, StoreOutcome>> {
+  const out = new Map<number, StoreOutcome>();
+  if (rows.length === 0) return out;
+  const r = await client.query<{ idx: number; sig: string; new_id: string | null; new_sig: string | null; old_id: string | null; old_sig: string | null }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::timestamptz[])
+         AS t(idx, meter_id, wallet, kwh, ts, sig, received_at)
+     ), ins AS (
+       INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)
+       SELECT meter_id, wallet, kwh, ts, sig, received_at FROM input ORDER BY idx
+       ON CONFLICT (meter_id, "timestamp") DO NOTHING
+       RETURNING id, meter_id, "timestamp", signature
+     )
+     SELECT input.idx, input.sig, ins.id AS new_id, ins.signature AS new_sig, old.id AS old_id, old.signature AS old_sig
+     FROM input
+     LEFT JOIN ins ON ins.meter_id = input.meter_id AND ins."timestamp" = input.ts
+     LEFT JOIN meter_readings old ON old.meter_id = input.meter_id AND old."timestamp" = input.ts
+     ORDER BY input.idx`,
+    [
+      rows.map((x) => x.idx),
+      rows.map((x) => x.meterId),
+      rows.map((x) => x.wallet),
+      rows.map((x) => x.kwh),
+      rows.map((x) => x.timestamp),
+      rows.map((x) => x.signature),
+      rows.map((x) => x.receivedAt),
+    ],
+  );
+  const claimed = new Set<string>();
+  const unresolved: ReadingRow[] = [];
+  const byIdx = new Map(rows.map((x) => [x.idx, x]));
+  for (const row of r.rows) {
+    const id = row.new_id ?? row.old_id;
+    const storedSig = row.new_sig ?? row.old_sig;
+    if (id === null || storedSig === null) {
+      unresolved.push(byIdx.get(row.idx)!);
+      continue;
+    }
+    if (storedSig !== row.sig) out.set(row.idx, { outcome: 'conflict', readingId: id });
+    else if (row.new_id !== null && !claimed.has(id)) {
+      claimed.add(id);
+      out.set(row.idx, { outcome: 'accepted', readingId: id });
+    } else out.set(row.idx, { outcome: 'duplicate', readingId: id });
+  }
+  if (unresolved.length) {
+    const again = await client.query<{ idx: number; id: string; same: boolean }>(
+      `SELECT t.idx, m.id, m.signature = t.sig AS same
+       FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::text[]) AS t(idx, meter_id, ts, sig)
+       JOIN meter_readings m ON m.meter_id = t.meter_id AND m."timestamp" = t.ts`,
+      [unresolved.map((x) => x.idx), unresolved.map((x) => x.meterId), unresolved.map((x) => x.timestamp), unresolved.map((x) => x.signature)],
+    );
+    for (const row of again.rows) out.set(row.idx, { outcome: row.same ? 'duplicate' : 'conflict', readingId: row.id });
+    if (out.size !== rows.length) throw new Error('reading neither inserted nor found after ON CONFLICT; retrying the batch');
+  }
+  return out;
+}
+
+/** Sets last_seen_at for meters that sent something (the caller throttles how often). */
+export async function markMetersSeen(client: pg.PoolClient, meterIds: string[], at: Date): Promise<void> {
+  if (meterIds.length === 0) return;
+  await client.query(
+    'UPDATE meters SET last_seen_at = GREATEST(last_seen_at, $2::timestamptz) WHERE id = ANY($1::text[])',
+    [meterIds, at],
+  );
+}

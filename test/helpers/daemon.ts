@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Daemon {
+  child: ChildProcess;
+  urls: { http: string; mqtt: string | null; ledger: string | null; database: string };
+  /** everything the daemon wrote (JSON log lines), for failure messages */
+  output(): string;
+  kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<number | null>;
+}
+
+/**
+ * Runs `gridmint start` as a real child process (node --import tsx src/cli/index.ts start) with the given
+ * environment on top of the current one, and resolves once it logged "gridmint gateway started"
+ * (its addresses are read from that line, so ports may be 0). LOG_LEVEL defaults to info because
+ * that line is how readiness is detected.
+ */
+export async function startDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<Daemon> {
+  // `node --import tsx` rather than the tsx binary: the tsx binary runs the program in a second
+  // process, so a SIGKILL sent to it would orphan the real daemon instead of killing it.
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/index.ts', 'start'], {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const urls = await new Promise<Daemon['urls']>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${out.slice(-4000)}`)), timeoutMs);
+    let buf = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      buf += b.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; urls?: Daemon['urls'] };
+          if (entry.msg === 'gridmint gateway started' && entry.urls) {
+            clearTimeout(timer);
+            resolve(entry.urls);
+          }
+        } catch {
+          /* not a log line */
+        }
+      }
+    });
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code} before starting:\n${out.slice(-4000)}`));
+    });
+  });
+  return {
+    child,
+    urls,
+    output: () => out,
+    kill: async (signal) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

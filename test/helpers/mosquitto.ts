@@ -1,0 +1,98 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface TestMosquitto {
+  url: string;
+  port: number;
+  dir: string;
+  /** rewrite the password file and make Mosquitto reload it (SIGHUP) */
+  setPasswords(lines: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function mosquittoBinary(): string | null {
+  for (const p of [process.env.MOSQUITTO_BIN, '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto']) {
+    if (p && spawnSync(p, ['-h']).status !== null) return p;
+  }
+  return null;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/**
+ * A Mosquitto of its own, configured from the repository's mosquitto.conf and
+ * config/mosquitto/acl (so tests prove the shipped security rules), on a free loopback port with
+ * the password file and persistence in a temp dir. Returns null — and says why — when there is no
+ * mosquitto binary, so the caller can skip.
+ */
+export async function startMosquitto(passwordLines: string[]): Promise<TestMosquitto | null> {
+  const bin = mosquittoBinary();
+  if (!bin) {
+    console.warn('[tests] mosquitto binary not found (set MOSQUITTO_BIN); skipping the Mosquitto tests');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gridmint-mosq-'));
+  const port = await freePort();
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, `${passwordLines.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'acl'), readFileSync(join(REPO, 'config/mosquitto/acl')));
+  const conf = readFileSync(join(REPO, 'mosquitto.conf'), 'utf8')
+    .replace(/^listener 1883.*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^password_file .*$/m, `password_file ${passwd}`)
+    .replace(/^acl_file .*$/m, `acl_file ${join(dir, 'acl')}`)
+    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
+    .replace(/^log_type (warning|notice)$/gm, '');
+  writeFileSync(join(dir, 'mosquitto.conf'), conf);
+  // As root, Mosquitto drops to the `mosquitto` user unless told otherwise; keep it as us.
+  if (process.getuid?.() === 0) writeFileSync(join(dir, 'mosquitto.conf'), `user root\n${conf}`);
+  const child: ChildProcess = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr.trim()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}: ${stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    async setPasswords(lines) {
+      writeFileSync(passwd, `${lines.join('\n')}\n`, { mode: 0o600 });
+      child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 200));
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../../../src/api/auth.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { wallet } from './harness.js';
+
+const run = promisify(execFile);
+let db: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-cli-user-'));
+});
+afterAll(async () => {
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return gridmintEnv({}, ...args);
+}
+
+async function gridmintEnv(extra: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', JWT_SECRET: '', LOG_LEVEL: 'warn', ...extra };
+  try {
+    const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 });
+    return { ...r, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('gridmint user add / gridmint jwt', () => {
+  it('creates a user, signs a token the API accepts, and refuses mismatched claims', async () => {
+    const w = wallet();
+    const add = await gridmint('user', 'add', '--wallet', w, '--role', 'rec_authority', '--name', 'Green Registry', '--json');
+    expect(add.code, add.stderr).toBe(0);
+    const user = JSON.parse(add.stdout);
+    expect(user).toMatchObject({ wallet: w, role: 'rec_authority', name: 'Green Registry' });
+    expect(user.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const jwt = await gridmint('jwt', '--sub', user.id, '--role', 'rec_authority', '--ttl', '600');
+    expect(jwt.code, jwt.stderr).toBe(0);
+    const token = jwt.stdout.trim();
+    // same key resolution as the daemon: the secret generated under DATA_DIR/keys, mode 0600
+    const secretFile = join(dataDir, 'keys', 'jwt-secret');
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    const auth = createAuthenticator({ secret: readFileSync(secretFile, 'utf8').trim(), publicKey: null, issuer: null });
+    const req = { headers: { authorization: `Bearer ${token}` }, principal: null } as never as { principal: unknown };
+    await auth.authenticate(req as never);
+    expect(req.principal).toEqual({ sub: user.id, role: 'rec_authority', wallet: w, name: 'Green Registry' });
+
+    const wrongRole = await gridmint('jwt', '--sub', user.id, '--role', 'admin', '--ttl', '600');
+    expect(wrongRole.code).toBe(1);
+    expect(wrongRole.stderr).toMatch(/has role rec_authority/);
+    const unknown = await gridmint('jwt', '--sub', '00000000-0000-0000-0000-000000000000', '--role', 'user', '--ttl', '60', '--json');
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stderr).error.code).toBe('not_found');
+    const dup = await gridmint('user', 'add', '--wallet', w, '--role', 'rec_authority', '--name', 'Again');
+    expect(dup.code).toBe(1);
+    const prod = await gridmintEnv({ NODE_ENV: 'production' }, 'jwt', '--sub', user.id, '--role', 'rec_authority', '--ttl', '60');
+    expect(prod.code).toBe(1);
+    expect(prod.stderr).toMatch(/JWT_SECRET .*required when NODE_ENV=production/);
+    const badTtl = await gridmint('jwt', '--sub', user.id, '--role', 'rec_authority', '--ttl', '1.5');
+    expect(badTtl.code).toBe(1);
+  }, 120_000);
+});

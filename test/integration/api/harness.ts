@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Keypair } from '@solana/web3.js';
+import bs58 from 'bs58';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../src/api/app.js';
+import { createAuthenticator, signToken, type TokenClaims } from '../../../src/api/auth.js';
+import { adminMeterRoutes } from '../../../src/api/routes/admin-meters.js';
+import { ercRoutes } from '../../../src/api/routes/erc.js';
+import { myReadingsRoutes } from '../../../src/api/routes/my-readings.js';
+import { createAnchorJob, type AnchorJob } from '../../../src/erc/anchor.js';
+import type { MemoChain } from '../../../src/erc/chain.js';
+import { createErcService } from '../../../src/erc/service.js';
+import { createLogger } from '../../../src/logger.js';
+import { createMetrics } from '../../../src/metrics/registry.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+
+export const SECRET = 'test-secret-'.padEnd(48, 'x');
+
+export interface Harness {
+  db: TestDatabase;
+  app: FastifyInstance;
+  anchor: AnchorJob | null;
+  /** every log line the app wrote */
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/** The API on a fresh test database, with the real JWT verifier; `chain` null = no anchoring. */
+export async function startHarness(opts: { chain?: MemoChain | null; writeRateLimit?: number } = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const logLines: string[] = [];
+  const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) as never);
+  const metrics = createMetrics();
+  const chain = opts.chain ?? null;
+  const anchor = chain ? createAnchorJob({ pool: db.pool, chain, logger, metrics, intervalMs: 3_600_000 }) : null;
+  const service = createErcService({ pool: db.pool, chain, metrics });
+  const app = await buildApp({
+    logger,
+    metrics,
+    auth: createAuthenticator({ secret: SECRET, publicKey: null, issuer: null }),
+    routes: [ercRoutes({ pool: db.pool, service }), adminMeterRoutes({ pool: db.pool }), myReadingsRoutes({ pool: db.pool })],
+    writeRateLimit: opts.writeRateLimit ?? 100_000,
+  });
+  return {
+    db,
+    app,
+    anchor,
+    logLines,
+    async close() {
+      await anchor?.stop();
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+export const wallet = () => Keypair.generate().publicKey.toBase58();
+
+export function token(claims: TokenClaims, ttl = 600): string {
+  return signToken(SECRET, claims, ttl);
+}
+
+export interface Actor {
+  sub: string;
+  wallet: string;
+  headers: { authorization: string };
+}
+
+export function actor(role: TokenClaims['role'], name?: string): Actor {
+  const sub = randomUUID();
+  const w = wallet();
+  const t = token({ sub, role, wallet: w, ...(name || role === 'rec_authority' ? { name: name ?? `Authority ${sub.slice(0, 4)}` } : {}) });
+  return { sub, wallet: w, headers: { authorization: `Bearer ${t}` } };
+}
+
+/** Registers a meter directly in the database (same columns the CLI writes). */
+export async function addMeter(db: TestDatabase, ownerWallet: string, id = `m-${randomUUID().slice(0, 8)}`): Promise<string> {
+  await db.pool.query(
+    `INSERT INTO meters (id, owner_wallet, public_key, mqtt_password_hash) VALUES ($1, $2, $3, 'x')`,
+    [id, ownerWallet, bs58.encode(Keypair.generate().publicKey.toBytes())],
+  );
+  return id;
+}
+
+/** Inserts accepted readings (timestamp, kWh) for a meter directly into meter_readings. */
+export async function addReadings(db: TestDatabase, meterId: string, ownerWallet: string, rows: [string, string][]): Promise<string[]> {
+  const r = await db.pool.query<{ id: string }>(
+    `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)
+     SELECT $1, $2, k::numeric, t::timestamptz, 'sig', now() FROM unnest($3::text[], $4::text[]) AS x(t, k) RETURNING id`,
+    [meterId, ownerWallet, rows.map((r) => r[0]), rows.map((r) => r[1])],
+  );
+  return r.rows.map((x) => x.id);
+}

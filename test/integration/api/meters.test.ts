@@ -1,0 +1,72 @@
+import { Keypair } from '@solana/web3.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../../src/domain/credential.js';
+import { actor, addMeter, addReadings, startHarness, wallet, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => h?.close());
+
+describe('POST/GET /api/admin/meters', () => {
+  it('admin registers a meter and gets the MQTT password once; only its hash is stored', async () => {
+    const admin = actor('admin');
+    const body = { id: 'roof-17.a', wallet: wallet(), pubkey: Keypair.generate().publicKey.toBase58(), max_kwh: '25.5' };
+    const r = await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: admin.headers, payload: body });
+    expect(r.statusCode).toBe(201);
+    const m = r.json();
+    expect(m).toMatchObject({ id: 'roof-17.a', wallet: body.wallet, pubkey: body.pubkey, status: 'active', max_kwh: '25.5', mqtt_username: 'roof-17.a' });
+    const stored = await h.db.pool.query('SELECT mqtt_password_hash AS h FROM meters WHERE id = $1', [body.id]);
+    expect(stored.rows[0].h).not.toContain(m.mqtt_password);
+    expect(verifyPassword(m.mqtt_password, stored.rows[0].h)).toBe(true);
+    expect(h.logLines.join('')).not.toContain(m.mqtt_password);
+
+    const dup = await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: admin.headers, payload: body });
+    expect(dup.statusCode).toBe(409);
+    const list = await h.app.inject({ method: 'GET', url: '/api/admin/meters?limit=10', headers: admin.headers });
+    expect(list.json().meters.map((x: { id: string }) => x.id)).toContain('roof-17.a');
+    expect(list.json().meters[0]).not.toHaveProperty('mqtt_password');
+  });
+
+  it('refuses bad registrations (same rules as the CLI), non-admins and missing tokens', async () => {
+    const admin = actor('admin');
+    const ok = { id: 'm-ok', wallet: wallet(), pubkey: Keypair.generate().publicKey.toBase58() };
+    for (const bad of [
+      { ...ok, id: "m'; DROP TABLE meters; --" },
+      { ...ok, wallet: 'not-a-wallet' },
+      { ...ok, pubkey: '1111111111111111111111111111111111111111111' }, // base58 but not 32 bytes
+      { ...ok, max_kwh: '0' },
+      { ...ok, max_kwh: '1.0000000001' },
+      { ...ok, max_kwh: 5 },
+      { ...ok, status: 'active' },
+    ]) {
+      const r = await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: admin.headers, payload: bad });
+      expect(r.statusCode, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: actor('user').headers, payload: ok })).statusCode).toBe(403);
+    expect((await h.app.inject({ method: 'GET', url: '/api/admin/meters', headers: actor('rec_authority').headers })).statusCode).toBe(403);
+    expect((await h.app.inject({ method: 'GET', url: '/api/admin/meters' })).statusCode).toBe(401);
+    expect((await h.db.pool.query("SELECT count(*)::int AS n FROM meters WHERE id <> 'roof-17.a'")).rows[0].n).toBe(0);
+  });
+});
+
+describe('GET /api/meters/my-readings', () => {
+  it("returns only the caller's meters' readings, newest first, paginated", async () => {
+    const me = actor('user');
+    const other = actor('user');
+    const m1 = await addMeter(h.db, me.wallet);
+    const m2 = await addMeter(h.db, me.wallet);
+    const mo = await addMeter(h.db, other.wallet);
+    await addReadings(h.db, m1, me.wallet, [['2025-01-01T00:00:00Z', '1.000000001'], ['2025-01-01T02:00:00Z', '2']]);
+    await addReadings(h.db, m2, me.wallet, [['2025-01-01T01:00:00Z', '0.5']]);
+    await addReadings(h.db, mo, other.wallet, [['2025-01-01T03:00:00Z', '9']]);
+    const r = await h.app.inject({ method: 'GET', url: '/api/meters/my-readings?limit=2', headers: me.headers });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().readings.map((x: { kwh_amount: string; meter_id: string }) => [x.meter_id, x.kwh_amount])).toEqual([[m1, '2'], [m2, '0.5']]);
+    const p2 = await h.app.inject({ method: 'GET', url: '/api/meters/my-readings?limit=2&offset=2', headers: me.headers });
+    expect(p2.json().readings).toEqual([expect.objectContaining({ meter_id: m1, kwh_amount: '1.000000001', timestamp: '2025-01-01T00:00:00.000Z', minted: false, certificate_id: null })]);
+    expect((await h.app.inject({ method: 'GET', url: '/api/meters/my-readings' })).statusCode).toBe(401);
+    expect((await h.app.inject({ method: 'GET', url: '/api/meters/my-readings?limit=500', headers: me.headers })).statusCode).toBe(400);
+  });
+});

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type pg from 'pg';
+import { generatePassword, hashPassword } from '../../../src/domain/credential.js';
+import type { SignedReading } from '../../../src/domain/reading.js';
+import { generateMeterKey, signReading, type MeterKey } from '../../../src/domain/sign.js';
+import { insertMeter } from '../../../src/store/meters.js';
+
+export interface TestMeter {
+  id: string;
+  key: MeterKey;
+  owner: string;
+  password: string;
+}
+
+/** Registers a meter the way `gridmint meter add` does (real key, $7$ password hash). */
+export async function registerMeter(pool: pg.Pool, opts: { id?: string; maxKwh?: string } = {}): Promise<TestMeter> {
+  const key = generateMeterKey();
+  const owner = generateMeterKey().publicKey;
+  const password = generatePassword();
+  const id = opts.id ?? `m-${randomBytes(4).toString('hex')}`;
+  await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, maxKwh: opts.maxKwh ?? '100', passwordHash: hashPassword(password) });
+  return { id, key, owner, password };
+}
+
+let tick = 0;
+/** A correctly signed reading with a fresh timestamp (distinct per call, within the last hour). */
+export function reading(m: TestMeter, over: Partial<Omit<SignedReading, 'signature'>> = {}): SignedReading {
+  const ts = new Date(Date.now() - 3_600_000 + (tick++ % 3_000_000)).toISOString();
+  return signReading(m.key, { meter_id: m.id, timestamp: ts, kwh_amount: '1.25', wallet_address: m.owner, ...over });
+}
+
+export function connectMeter(url: string, m: TestMeter, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { username: m.id, password: m.password, clientId: `${m.id}-${randomBytes(3).toString('hex')}`, reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
+    const onError = (err: Error) => {
+      c.end(true);
+      reject(err);
+    };
+    const onClose = () => reject(new Error('connection closed before CONNACK'));
+    c.once('connect', () => {
+      c.off('error', onError);
+      c.off('close', onClose);
+      resolve(c);
+    });
+    c.once('error', onError);
+    c.once('close', onClose);
+  });
+}
+
+export function publish(c: MqttClient, topic: string, payload: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => c.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+}
+
+export interface StatusMessage {
+  timestamp: string | null;
+  outcome: 'accepted' | 'duplicate' | 'rejected';
+  reason: string | null;
+  detail: string | null;
+  reading_id: string | null;
+}
+
+/** Subscribes to the meter's own status topic and collects what the gateway answers. */
+export async function watchStatus(c: MqttClient, meterId: string): Promise<StatusMessage[]> {
+  const seen: StatusMessage[] = [];
+  c.on('message', (topic, payload) => {
+    if (topic === `meters/${meterId}/status`) seen.push(JSON.parse(payload.toString()) as StatusMessage);
+  });
+  const granted = await c.subscribeAsync(`meters/${meterId}/status`, { qos: 0 });
+  if (granted[0]?.qos === 128) throw new Error('status subscription refused');
+  return seen;
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function count(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
+  const r = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM (${sql}) q`, params);
+  return Number(r.rows[0]!.n);
+}
+
+/** One hostile or broken message per reason code that a meter on its own topic can produce. */
+export function rejectionCases(m: TestMeter, other: TestMeter): { reason: string; payload: string | Buffer }[] {
+  const forged = reading(m);
+  const last = forged.signature.endsWith('1') ? '2' : '1';
+  const hour = 3_600_000;
+  return [
+    { reason: 'invalid_payload', payload: '{"meter_id": "not json' },
+    { reason: 'too_large', payload: Buffer.alloc(5000, 0x20) },
+    { reason: 'meter_mismatch', payload: JSON.stringify(reading(other)) },
+    { reason: 'bad_signature', payload: JSON.stringify({ ...forged, signature: forged.signature.slice(0, -1) + last }) },
+    { reason: 'implausible_energy', payload: JSON.stringify(reading(m, { kwh_amount: '100.000000001' })) },
+    { reason: 'implausible_energy', payload: JSON.stringify(reading(m, { kwh_amount: '0' })) },
+    { reason: 'stale', payload: JSON.stringify(reading(m, { timestamp: new Date(Date.now() - 25 * hour).toISOString() })) },
+    { reason: 'future_timestamp', payload: JSON.stringify(reading(m, { timestamp: new Date(Date.now() + hour).toISOString() })) },
+    { reason: 'invalid_wallet', payload: JSON.stringify(reading(m, { wallet_address: 'not-a-wallet' })) },
+    { reason: 'wallet_mismatch', payload: JSON.stringify(reading(m, { wallet_address: other.owner })) },
+  ];
+}
+
+/** Granted QoS per topic (128 = refused); mqtt.js turns any refusal into an error carrying the SUBACK. */
+export async function subscribeGranted(c: MqttClient, topics: string[]): Promise<number[]> {
+  try {
+    return (await c.subscribeAsync(topics, { qos: 0 })).map((g) => g.qos);
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+    if (!granted) throw err;
+    return granted;
+  }
+}

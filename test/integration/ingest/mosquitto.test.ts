@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { generatePassword, hashPassword } from '../../../src/domain/credential.js';
+import { mosquittoPasswordLines } from '../../../src/store/meters.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startMosquitto, type TestMosquitto } from '../../helpers/mosquitto.js';
+import { connectMeter, count, publish, reading, registerMeter, rejectionCases, subscribeGranted, until, watchStatus, type StatusMessage, type TestMeter } from './fixtures.js';
+
+let db: TestDatabase;
+let mosq: TestMosquitto | null = null;
+let t: TestGateway | null = null;
+let meter: TestMeter;
+let other: TestMeter;
+let client: MqttClient;
+let status: StatusMessage[];
+const topic = () => `meters/${meter.id}/readings`;
+const stored = (sig: string) => count(db.pool, 'SELECT 1 FROM meter_readings WHERE signature = $1', [sig]);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  meter = await registerMeter(db.pool);
+  other = await registerMeter(db.pool);
+  const gatewayPassword = generatePassword();
+  // The password file is exactly what `gridmint meter passwd-file` prints, plus the gateway user.
+  mosq = await startMosquitto([...(await mosquittoPasswordLines(db.pool)), `gridmint-gateway:${hashPassword(gatewayPassword)}`]);
+  if (!mosq) return;
+  t = await startTestGateway(
+    { MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SUBSCRIBER_CONNECTIONS: 2, MQTT_CLIENT_ID: `gw-${process.pid}` },
+    { db },
+  );
+  await until(async () => (await fetch(`${t!.gateway.urls.http}/health/ready`)).status === 200, 10_000, 'gateway ready (subscribed)');
+  client = await connectMeter(mosq.url, meter);
+  status = await watchStatus(client, meter.id);
+});
+afterAll(async () => {
+  client?.end(true);
+  await t?.stop();
+  await mosq?.stop();
+  await db?.drop();
+});
+
+describe('Mosquitto (external broker) ingestion', () => {
+  it('lets a meter registered by gridmint log in with its $7$ hash and stores its readings', async (ctx) => {
+    if (!mosq) return ctx.skip();
+    const r = reading(meter, { kwh_amount: '7.000000001' });
+    await publish(client, topic(), JSON.stringify(r));
+    await until(() => status.some((s) => s.timestamp === r.timestamp), 10_000, 'status after commit');
+    expect(status.find((s) => s.timestamp === r.timestamp)).toMatchObject({ outcome: 'accepted', reading_id: expect.any(String) });
+    const rows = await db.pool.query('SELECT kwh_amount FROM meter_readings WHERE signature = $1', [r.signature]);
+    expect(rows.rows).toEqual([{ kwh_amount: '7.000000001' }]);
+  });
+
+  it('stores a redelivered reading once and rejects a conflicting one', async (ctx) => {
+    if (!mosq) return ctx.skip();
+    const r = reading(meter);
+    const clash = reading(meter, { timestamp: r.timestamp, kwh_amount: '9' });
+    await publish(client, topic(), JSON.stringify(r));
+    await publish(client, topic(), JSON.stringify(r));
+    await publish(client, topic(), JSON.stringify(clash));
+    await until(() => status.some((s) => s.reason === 'conflict'), 10_000, 'conflict status');
+    expect(status.filter((s) => s.timestamp === r.timestamp).map((s) => s.outcome ?? s.reason)).toEqual(['accepted', 'duplicate', 'rejected']);
+    expect(await stored(r.signature)).toBe(1);
+    expect(await stored(clash.signature)).toBe(0);
+  });
+
+  it('quarantines every bad message with its reason and answers on the status topic', async (ctx) => {
+    if (!mosq) return ctx.skip();
+    const cases = rejectionCases(meter, other);
+    const before = status.filter((s) => s.outcome === 'rejected').length;
+    for (const c of cases) await publish(client, topic(), c.payload);
+    await until(() => status.filter((s) => s.outcome === 'rejected').length >= before + cases.length, 10_000, 'rejection statuses');
+    const rows = await db.pool.query<{ reason: string }>("SELECT reason FROM rejected_readings WHERE reason <> 'conflict' ORDER BY id");
+    expect(rows.rows.map((r) => r.reason).sort()).toEqual(cases.map((c) => c.reason).sort());
+  });
+
+  it('applies the repo ACL: wrong password refused, foreign topics neither delivered nor readable', async (ctx) => {
+    if (!mosq) return ctx.skip();
+    await expect(connectMeter(mosq.url, { ...meter, password: 'wrong' })).rejects.toThrow(/Bad username or password|Not authorized/i);
+    const c = await connectMeter(mosq.url, other);
+    try {
+      const forged = reading(meter);
+      await publish(c, topic(), JSON.stringify(forged)); // Mosquitto acks but drops it (3.1.1)
+      await publish(c, `meters/${other.id}/readings`, JSON.stringify(reading(other))); // ordering marker
+      await until(async () => (await count(db.pool, 'SELECT 1 FROM meter_readings WHERE meter_id = $1', [other.id])) === 1, 10_000, 'own reading');
+      expect(await stored(forged.signature)).toBe(0);
+      // Mosquitto 2.0 grants the SUBSCRIBE but applies the read ACL at delivery: nothing arrives.
+      const leaked: string[] = [];
+      c.on('message', (tp) => leaked.push(tp));
+      await subscribeGranted(c, [`meters/${meter.id}/status`, 'meters/+/readings', '#']);
+      const r = reading(meter);
+      const before = status.length;
+      await publish(client, topic(), JSON.stringify(r));
+      await until(() => status.length > before, 10_000, "meter's own status");
+      await new Promise((res) => setTimeout(res, 200));
+      expect(leaked).toEqual([]);
+    } finally {
+      c.end(true);
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REASON_STATUS } from '../../../src/api/routes/readings.js';
+import { REJECT_REASONS } from '../../../src/domain/reasons.js';
+import { statusPayload } from '../../../src/ingest/types.js';
+import { withTransaction } from '../../../src/store/pool.js';
+import { insertReadings, type ReadingRow } from '../../../src/store/readings.js';
+import { insertQuarantine, listQuarantine } from '../../../src/store/rejected.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.pool.query("INSERT INTO meters (id, owner_wallet, public_key, mqtt_password_hash) VALUES ('m1', 'w', 'k', 'h')");
+});
+afterAll(async () => db?.drop());
+
+let n = 0;
+const row = (timestamp: string, signature: string, kwh = '1.5'): ReadingRow => ({
+  idx: n++, meterId: 'm1', wallet: 'w', kwh, timestamp, signature, receivedAt: new Date(),
+});
+const write = (rows: ReadingRow[]) => withTransaction(db.pool, (c) => insertReadings(c, rows));
+
+describe('insertReadings: the database decides duplicate vs conflict', () => {
+  it('classifies new, in-batch copies, in-batch conflicts and earlier rows', async () => {
+    const a = row('2026-01-01T10:00:00Z', 'sigA');
+    const aCopy = { ...row('2026-01-01T10:00:00Z', 'sigA') };
+    const aOther = row('2026-01-01T10:00:00Z', 'sigX', '2');
+    const b = row('2026-01-01T11:00:00Z', 'sigB', '0.000000001');
+    const first = await write([a, aCopy, aOther, b]);
+    expect(first.get(a.idx)!.outcome).toBe('accepted');
+    expect(first.get(aCopy.idx)).toEqual({ outcome: 'duplicate', readingId: first.get(a.idx)!.readingId });
+    expect(first.get(aOther.idx)!.outcome).toBe('conflict');
+    expect(first.get(b.idx)!.outcome).toBe('accepted');
+
+    // Same instant written with an offset: Postgres compares timestamps, the signature differs → conflict.
+    const later = await write([row('2026-01-01T12:00:00+02:00', 'sigOffset'), row('2026-01-01T11:00:00Z', 'sigB')]);
+    expect([...later.values()].map((v) => v.outcome)).toEqual(['conflict', 'duplicate']);
+    const stored = await db.pool.query('SELECT signature, kwh_amount FROM meter_readings ORDER BY "timestamp"');
+    expect(stored.rows).toEqual([{ signature: 'sigA', kwh_amount: '1.500000000' }, { signature: 'sigB', kwh_amount: '0.000000001' }]);
+  });
+
+  it('quarantines raw bytes capped at 4 KiB with the true size', async () => {
+    const raw = Buffer.alloc(6000, 0x41);
+    await withTransaction(db.pool, (c) => insertQuarantine(c, [{ source: 'mqtt', topic: 'meters/m1/readings', meterId: 'm1', raw, reason: 'too_large', detail: '6000 bytes', receivedAt: new Date() }]));
+    const [q] = await listQuarantine(db.pool, { meterId: 'm1' });
+    expect(q).toMatchObject({ reason: 'too_large', raw_size: 6000 });
+    expect(q!.raw.length).toBe(4096);
+    expect(q!.detail).toMatch(/truncated to 4096 of 6000 bytes/);
+  });
+});
+
+describe('what meters and HTTP clients are told', () => {
+  it('maps every reason code to a 4xx status', () => {
+    for (const r of REJECT_REASONS) expect(REASON_STATUS[r]).toBeGreaterThanOrEqual(400);
+  });
+
+  it('publishes a compact status document', () => {
+    const ok = JSON.parse(statusPayload({ outcome: 'accepted', meterId: 'm1', readingId: '7', timestamp: 't', detail: null }).toString());
+    expect(ok).toEqual({ timestamp: 't', outcome: 'accepted', reason: null, detail: null, reading_id: '7' });
+    const bad = JSON.parse(statusPayload({ outcome: 'stale', meterId: 'm1', readingId: null, timestamp: 't', detail: 'old' }).toString());
+    expect(bad).toEqual({ timestamp: 't', outcome: 'rejected', reason: 'stale', detail: 'old', reading_id: null });
+  });
+});
