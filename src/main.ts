@@ -7,10 +7,20 @@ import { buildApp, type RouteModule } from './api/app.js';
 import { createAuthenticator } from './api/auth.js';
 import { resolveJwtKeys } from './api/jwt-keys.js';
 import { systemRoutes } from './api/routes/system.js';
+import { adminMeterRoutes } from './api/routes/admin-meters.js';
+import { ercRoutes } from './api/routes/erc.js';
+import { myReadingsRoutes } from './api/routes/my-readings.js';
 import { readingRoutes } from './api/routes/readings.js';
+import { tokenRoutes } from './api/routes/tokens.js';
+import { startErc } from './erc/start.js';
 import { startIngest } from './ingest/index.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
+import { startProbe } from './metrics/probe.js';
+import { connectChain } from './mint/connect.js';
+import { createTokenService } from './mint/service.js';
+import { startMinting } from './mint/start.js';
 import { startEmbeddedPostgres } from './store/embedded.js';
+import { countStaleMeters } from './store/meters.js';
 import { migrate } from './store/migrate.js';
 import { createPool, ping, type Pool } from './store/pool.js';
 
@@ -22,6 +32,15 @@ export interface Gateway {
   /** base URLs of what this gateway listens on */
   urls: { http: string; mqtt: string | null; ledger: string | null; database: string };
   stop(): Promise<void>;
+}
+
+/**
+ * Crash tests only (NODE_ENV=test): SIGKILL this process at a named mint step
+ * (recorded | sent | finalized) to prove the outbox recovers from each.
+ */
+function testCrashHook(config: Config): ((step: string) => void) | undefined {
+  const at = config.NODE_ENV === 'test' ? process.env.GRIDMINT_TEST_CRASH_AT : undefined;
+  return at ? (step) => void (step === at && process.kill(process.pid, 'SIGKILL')) : undefined;
 }
 
 /** Something started by the composition root; stopped in reverse order of starting. */
@@ -53,6 +72,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   try {
     await mkdir(config.DATA_DIR, { recursive: true, mode: 0o750 });
     const metrics = createMetrics();
+    // Resolved first: production without a JWT key must fail before anything starts.
+    const auth = createAuthenticator(await resolveJwtKeys(config));
 
     // 1. database
     let databaseUrl = config.DATABASE_URL;
@@ -75,88 +96,39 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     };
     const urls: Gateway['urls'] = { http: '', mqtt: null, ledger: null, database: databaseUrl.replace(/:[^:@/]*@/, ':***@') };
 
-    // 2. ingest (MQTT broker or subscriber, batch writer) — section owned by src/ingest
-    // @@ingest
-    // Pushed after the pool, so it stops before it: stop taking messages, commit and acknowledge
-    // what is in flight, close the broker/subscriber — then the pool closes.
+    // 2. ingest — pushed after the pool, so it stops before it: stop taking messages, commit and
+    // acknowledge what is in flight, close the broker or subscriber; then the pool closes.
     const ingest = await startIngest(config, pool, metrics, logger);
     started.push({ name: 'ingest', stop: ingest.stop });
     urls.mqtt = ingest.mqttUrl;
     readinessChecks.broker = () => ingest.brokerUp();
     routes.push(readingRoutes((payload, meterId) => ingest.submitHttp(payload, meterId)));
 
-    // 3. chain and minting — section owned by src/chain and src/mint
-    // @@mint
-    // One chain path: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT with
-    // state under DATA_DIR/ledger. Pushed after the pool so stop order is mint job → ledger → pool.
-    {
-      const { connectChain } = await import('./mint/connect.js');
-      const { createMinter } = await import('./mint/minter.js');
-      const { MintSetupError } = await import('./mint/token.js');
-      const { scheduleMinting } = await import('./mint/schedule.js');
-      const { startGaugeRefresh } = await import('./mint/gauges.js');
-      const { createTokenService } = await import('./mint/service.js');
-      const { tokenRoutes } = await import('./api/routes/tokens.js');
-      const chain = await connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) });
-      started.push({ name: 'chain', stop: chain.stop });
-      if (chain.ledger) urls.ledger = chain.rpcUrl;
-      // Crash tests only: SIGKILL this process at a named mint step (recorded | sent | finalized).
-      const crashAt = config.NODE_ENV === 'test' ? process.env.GRIDMINT_TEST_CRASH_AT : undefined;
-      const minter = createMinter({
-        pool, chain: chain.client, metrics, logger, payer: chain.payer, configuredMint: config.MINT_ADDRESS,
-        cluster: config.SOLANA_CLUSTER, maxReadingsPerRun: config.MINT_MAX_READINGS_PER_RUN,
-        hooks: crashAt ? { step: (step) => void (step === crashAt && process.kill(process.pid, 'SIGKILL')) } : undefined,
-      });
-      try {
-        // First start creates (or records MINT_ADDRESS as) the mint; then outbox rows a crash left
-        // unresolved are reconciled before anything new is built.
-        const mint = await minter.ensureMint();
-        await minter.reconcile();
-        log.info({ mint: mint.mint_address, cluster: mint.cluster }, 'minting ready');
-      } catch (err) {
-        if (err instanceof MintSetupError) throw err; // misconfiguration: refuse to start
-        log.error({ err }, 'chain not reachable at start-up; mint runs will retry');
-      }
-      const gauges = startGaugeRefresh(pool, metrics, () => chain.client.getBlockHeight());
-      started.push({ name: 'mint-gauges', stop: async () => gauges.stop() });
-      const job = config.MINT_ENABLED ? scheduleMinting(minter, config.MINT_SCHEDULE, logger) : null;
-      started.push({ name: 'mint-job', stop: () => (job ? job.stop() : minter.stop()) });
-      routes.push(tokenRoutes(createTokenService(minter, chain.payer, config.SOLANA_CLUSTER)));
-    }
+    // 3. chain and minting: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT
+    // (state under DATA_DIR/ledger) — the same JSON-RPC client either way.
+    const chain = await connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) });
+    started.push({ name: 'chain', stop: chain.stop });
+    if (chain.ledger) urls.ledger = chain.rpcUrl;
+    const minting = await startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) });
+    started.push({ name: 'minting', stop: minting.stop });
+    routes.push(tokenRoutes(createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER)));
 
-    // 4. HTTP API — feature routes are pushed onto `routes` above
-    // @@api
-    {
-      // ERC certificates, the admin meter registry and my-readings. Anchors go through the chain the
-      // mint section connected (urls.ledger) or SOLANA_RPC_URL; without one, certificates stay
-      // pending and verify reports it. Dynamic imports keep this wiring inside its marker.
-      const { createChainClient } = await import('./chain/client.js');
-      const { loadOrCreateKeypair } = await import('./chain/keys.js');
-      const { keypairPath } = await import('./mint/connect.js');
-      const { createAnchorJob } = await import('./erc/anchor.js');
-      const { createErcService } = await import('./erc/service.js');
-      const { ercRoutes } = await import('./api/routes/erc.js');
-      const { adminMeterRoutes } = await import('./api/routes/admin-meters.js');
-      const { myReadingsRoutes } = await import('./api/routes/my-readings.js');
-      const ercRpcUrl = urls.ledger ?? config.SOLANA_RPC_URL;
-      const ercChain = ercRpcUrl
-        ? createChainClient({
-            rpcUrl: ercRpcUrl,
-            payer: await loadOrCreateKeypair(keypairPath(config)),
-            logger,
-            onRpcError: (method) => metrics.chainRpcErrors.inc({ method }),
-          })
-        : null;
-      if (!ercChain) log.warn('no chain RPC for ERC anchors: certificates will stay pending until one is configured');
-      const ercAnchor = ercChain ? createAnchorJob({ pool, chain: ercChain, logger, metrics }) : null;
-      const ercService = createErcService({ pool, chain: ercChain, metrics, onIssued: () => ercAnchor?.kick() });
-      routes.push(ercRoutes({ pool, service: ercService }), adminMeterRoutes({ pool }), myReadingsRoutes({ pool }));
-      if (ercAnchor) {
-        ercAnchor.start();
-        started.push({ name: 'erc-anchor', stop: () => ercAnchor.stop() });
-      }
-    }
-    const auth = createAuthenticator(await resolveJwtKeys(config));
+    // 4. certificates, anchored through the same chain client
+    const erc = startErc({ pool, metrics, logger, chain: chain.client });
+    started.push({ name: 'erc', stop: erc.stop });
+    routes.push(ercRoutes({ pool, service: erc.service }), adminMeterRoutes({ pool }), myReadingsRoutes({ pool }));
+
+    // 5. health gauges stay current without anyone calling /health/ready (alert rules read them)
+    const probe = startProbe(15_000, [
+      async () => {
+        metrics.dbUp.set((await ping(pool)) ? 1 : 0);
+        metrics.brokerUp.set(ingest.brokerUp() ? 1 : 0);
+      },
+      async () => metrics.metersStale.set(await countStaleMeters(pool)),
+    ]);
+    started.push({ name: 'probe', stop: async () => probe.stop() });
+
+    // 6. HTTP API
     const readiness = {
       check: async () => {
         const entries = await Promise.all(Object.entries(readinessChecks).map(async ([k, f]) => [k, await f()] as const));

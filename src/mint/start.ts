@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Pool } from '../store/pool.js';
+import type { ChainConnection } from './connect.js';
+import { startGaugeRefresh } from './gauges.js';
+import { createMinter, type Minter } from './minter.js';
+import { scheduleMinting } from './schedule.js';
+import { MintSetupError } from './token.js';
+
+export interface Minting {
+  minter: Minter;
+  stop(): Promise<void>;
+}
+
+/**
+ * The minting feature inside a running gateway: make sure the mint exists (or matches
+ * MINT_ADDRESS), reconcile what a crash left in the outbox, then keep the lag gauges fresh and run
+ * the batch job on MINT_SCHEDULE. A misconfigured mint refuses start-up; an unreachable chain
+ * does not — runs retry and the gauges show it.
+ */
+export async function startMinting(o: {
+  config: Config;
+  pool: Pool;
+  metrics: Metrics;
+  logger: Logger;
+  chain: ChainConnection;
+  /** test hook: called at each named step of a mint run */
+  onStep?: (step: string) => void;
+}): Promise<Minting> {
+  const { config, chain, metrics } = o;
+  const log = o.logger.child({ component: 'mint' });
+  const minter = createMinter({
+    pool: o.pool,
+    chain: chain.client,
+    metrics,
+    logger: o.logger,
+    payer: chain.payer,
+    configuredMint: config.MINT_ADDRESS,
+    cluster: config.SOLANA_CLUSTER,
+    maxReadingsPerRun: config.MINT_MAX_READINGS_PER_RUN,
+    hooks: o.onStep ? { step: o.onStep } : undefined,
+  });
+  try {
+    const mint = await minter.ensureMint();
+    await minter.reconcile();
+    log.info({ mint: mint.mint_address, cluster: mint.cluster }, 'minting ready');
+  } catch (err) {
+    if (err instanceof MintSetupError) throw err;
+    log.error({ err }, 'chain not reachable at start-up; mint runs will retry');
+  }
+  const gauges = startGaugeRefresh(o.pool, metrics, () => chain.client.getBlockHeight());
+  const job = config.MINT_ENABLED ? scheduleMinting(minter, config.MINT_SCHEDULE, o.logger) : null;
+  return {
+    minter,
+    async stop() {
+      gauges.stop();
+      await (job ? job.stop() : minter.stop());
+    },
+  };
+}
