@@ -19,7 +19,10 @@ export function registerStart(program: Command): void {
         // A second signal or a hung dependency must not keep the process alive forever.
         setTimeout(() => process.exit(1), 30_000).unref();
         gateway.stop().then(
-          () => process.exit(0),
+          () => {
+            logger.info({ component: 'main' }, 'gateway stopped cleanly');
+            process.exit(0);
+          },
           (err: unknown) => {
             logger.error({ component: 'main', err }, 'shutdown failed');
             process.exit(1);
