@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { MeterSnapshot } from '../domain/evaluate.js';
-import { kwhToBaseUnits, numericToBaseUnits } from '../domain/kwh.js';
+import { baseUnitsToKwh, kwhToBaseUnits, numericToBaseUnits } from '../domain/kwh.js';
 
 export interface MeterRow {
   id: string;
@@ -62,6 +62,19 @@ export async function mosquittoPasswordLines(db: pg.Pool): Promise<string[]> {
     "SELECT id, mqtt_password_hash AS h FROM meters WHERE status = 'active' ORDER BY id",
   );
   return r.rows.map((row) => `${row.id}:${row.h}`);
+}
+
+/** The public shape of a meter, as the CLI and the admin API show it (no credential). */
+export function meterView(m: MeterRow) {
+  return {
+    id: m.id,
+    wallet: m.owner_wallet,
+    pubkey: m.public_key,
+    status: m.status,
+    max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
+    created_at: m.created_at.toISOString(),
+    last_seen_at: m.last_seen_at?.toISOString() ?? null,
+  };
 }
 
 export function toSnapshot(row: MeterRow): MeterSnapshot {

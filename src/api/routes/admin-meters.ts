@@ -1,9 +1,8 @@
 import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { badRequest, conflict } from '../../domain/errors.js';
-import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
 import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
 import type { Pool } from '../../store/pool.js';
-import { insertMeter, listMeters, type MeterRow } from '../../store/meters.js';
+import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
 import type { RouteModule } from '../app.js';
 import { kwhString, meterIdString, pageInfo, pageQuery, walletString, withErrors } from '../schemas.js';
 
@@ -18,17 +17,6 @@ const meterProps = {
 } as const;
 const meterView = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
 
-function view(m: MeterRow) {
-  return {
-    id: m.id,
-    wallet: m.owner_wallet,
-    pubkey: m.public_key,
-    status: m.status,
-    max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
-    created_at: m.created_at.toISOString(),
-    last_seen_at: m.last_seen_at?.toISOString() ?? null,
-  };
-}
 
 /** The meter registry over HTTP for admins: the same rules as `gridmint meter add` / `meter list`. */
 export function adminMeterRoutes(deps: { pool: Pool }): RouteModule {

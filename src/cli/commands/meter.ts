@@ -1,21 +1,9 @@
 import type { Command } from 'commander';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
-import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
 import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
-import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, type MeterRow } from '../../store/meters.js';
+import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, meterView as view } from '../../store/meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
 
-function view(m: MeterRow) {
-  return {
-    id: m.id,
-    wallet: m.owner_wallet,
-    pubkey: m.public_key,
-    status: m.status,
-    max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
-    created_at: m.created_at.toISOString(),
-    last_seen_at: m.last_seen_at?.toISOString() ?? null,
-  };
-}
 
 export function registerMeter(program: Command): void {
   const meter = program.command('meter').description('the meter registry');
