@@ -23,7 +23,10 @@ const METERS = Number(process.env.BENCH_METERS ?? 100);
 const MAX_COUNT = Number(process.env.BENCH_COUNT ?? 80_000);
 const FIXED_RATE = 5_000;
 const FIXED_SECONDS = 8;
-const WORKERS = process.env.BENCH_WORKERS ?? '1';
+// The gateway's own default unless BENCH_WORKERS says otherwise.
+const WORKERS = process.env.BENCH_WORKERS ?? String((JSON.parse(readFileSync('config/default.json', 'utf8')) as { INGEST_VERIFY_WORKERS: number }).INGEST_VERIFY_WORKERS);
+// raw = bench/lib/raw-publisher.ts (mqtt-packet on raw sockets), mqttjs = bench/lib/publisher.ts.
+const PUBLISHER = process.env.BENCH_PUBLISHER === 'mqttjs' ? 'bench/lib/publisher.ts' : 'bench/lib/raw-publisher.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -45,7 +48,7 @@ interface PublisherResult { sent: number; acked: number; statuses: number; secon
 async function publish(input: object, dir: string, pool: pg.Pool, expectRows: number): Promise<PublisherResult & { committedPerSecond: number }> {
   const file = join(dir, `pub-${randomBytes(3).toString('hex')}.json`);
   writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/publisher.ts', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', PUBLISHER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
   await next(); // ready: everything signed, all meters connected
@@ -68,6 +71,7 @@ async function publish(input: object, dir: string, pool: pg.Pool, expectRows: nu
 }
 
 async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, unknown> | null> {
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const name = `gridmint_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN });
   await admin.connect();
@@ -113,7 +117,7 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
     const fixedCount = FIXED_RATE * FIXED_SECONDS;
     const fixed = await publish({ url: brokerUrl, meters, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
     return {
-      mode, meters: METERS, verify_workers: Number(WORKERS),
+      mode, meters: METERS, verify_workers: Number(WORKERS), publisher: PUBLISHER.replace('bench/lib/', ''), load_before: loadBefore,
       sustained_readings_per_second: sustained.committedPerSecond, sustained_count: MAX_COUNT,
       fixed_rate: FIXED_RATE, fixed_achieved_per_second: fixed.committedPerSecond,
       latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
@@ -141,5 +145,5 @@ for (const m of modes) {
 console.table(rows);
 const out = join('bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine: `${(await import('node:os')).cpus().length} cores`, node: process.version, results: rows }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ machine: `${(await import('node:os')).cpus().length} cores`, node: process.version, gateway: 'gridmint start: HTTP API, embedded LiteSVM ledger, ingest; MINT_ENABLED=false (no mint job)', results: rows }, null, 2)}\n`);
 console.log(`[bench] written ${out}`);

@@ -46,6 +46,24 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const meterOf = new WeakMap<Client, string>();
   let overloadLogged = 0;
 
+  // A commit answers many meters in one synchronous loop; aedes writes each PUBACK and each
+  // status publish (from its own setImmediate) as a separate socket write, one syscall per
+  // packet. Corking the answered connections until those immediates have run turns that into one
+  // write per connection per batch. The uncork is queued from a microtask, i.e. after the loop
+  // that queued the status deliveries, so it runs after them.
+  const corked = new Set<net.Socket>();
+  const uncorkAll = () => {
+    for (const conn of corked) conn.uncork();
+    corked.clear();
+  };
+  const corkUntilAnswered = (client: Client) => {
+    const conn = client.conn as unknown as net.Socket;
+    if (corked.has(conn) || typeof conn.cork !== 'function') return;
+    if (corked.size === 0) queueMicrotask(() => setImmediate(uncorkAll));
+    corked.add(conn);
+    conn.cork();
+  };
+
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       if (!username || !METER_ID_RE.test(username) || !password) return done(authError('bad username or password', 4), false);
@@ -81,6 +99,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         refused: own ? undefined : { reason: 'forbidden_topic', detail: `meter ${meterId} may not publish to ${packet.topic.slice(0, 200)}`, meterId },
         done: (result: IngestResult | Error) => {
           if (result instanceof Error) return callback(result);
+          corkUntilAnswered(client);
           broker.publish({ cmd: 'publish', topic: topicForStatus(meterId), payload: statusPayload(result), qos: 0, retain: false, dup: false }, () => {});
           callback(own ? null : new Error('forbidden topic'));
         },

@@ -42,3 +42,45 @@ export function evaluateBatch(job: VerifyJob): Verdict[] {
     return { ok: false, reason: e.reason, detail: e.detail, meterId: e.meterId || null, timestamp: ts };
   });
 }
+
+/**
+ * A VerifyJob as it crosses to a worker: all payloads copied into one buffer that is transferred,
+ * not cloned. A payload from an MQTT parser is a view into the socket's read chunk, and structured
+ * clone copies a view's whole underlying ArrayBuffer, i.e. up to tens of KiB per 300-byte reading.
+ */
+export interface PackedJob {
+  meterIds: string[];
+  receivedAt: Float64Array;
+  lengths: Uint32Array;
+  bytes: Uint8Array;
+  meters: VerifyJob['meters'];
+  limits: VerifyJob['limits'];
+}
+
+export function packJob(job: VerifyJob): { packed: PackedJob; transfer: ArrayBuffer[] } {
+  const n = job.items.length;
+  const lengths = new Uint32Array(n);
+  const receivedAt = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += job.items[i]!.payload.byteLength;
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  job.items.forEach((item, i) => {
+    bytes.set(item.payload, offset);
+    offset += item.payload.byteLength;
+    lengths[i] = item.payload.byteLength;
+    receivedAt[i] = item.receivedAt;
+  });
+  const packed = { meterIds: job.items.map((x) => x.topicMeterId), receivedAt, lengths, bytes, meters: job.meters, limits: job.limits };
+  return { packed, transfer: [bytes.buffer, lengths.buffer, receivedAt.buffer] as ArrayBuffer[] };
+}
+
+export function unpackJob(p: PackedJob): VerifyJob {
+  let offset = 0;
+  const items = p.meterIds.map((topicMeterId, i) => {
+    const payload = p.bytes.subarray(offset, offset + p.lengths[i]!);
+    offset += p.lengths[i]!;
+    return { topicMeterId, payload, receivedAt: p.receivedAt[i]! };
+  });
+  return { items, meters: p.meters, limits: p.limits };
+}

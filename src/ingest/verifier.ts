@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { evaluateBatch, type Verdict, type VerifyJob } from './evaluate-batch.js';
+import { evaluateBatch, packJob, type Verdict, type VerifyJob } from './evaluate-batch.js';
 
 const ENTRY = new URL('./verify-thread.mjs', import.meta.url);
 
@@ -17,7 +17,7 @@ interface Slot {
 }
 
 /**
- * Signature checks off the event loop. Whole batches go to the least-loaded worker; with 0
+ * Signature checks off the event loop. Each chunk goes to the least-loaded worker; with 0
  * workers the main thread evaluates (simplest, fine for small fleets and tests). A worker that
  * dies fails its batches (the pipeline retries them) and is replaced.
  */
@@ -69,7 +69,8 @@ export class Verifier {
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, size: job.items.length });
       slot.load += job.items.length;
-      slot.worker.postMessage({ id, job });
+      const { packed, transfer } = packJob(job);
+      slot.worker.postMessage({ id, job: packed }, transfer);
     });
   }
 

@@ -1,11 +1,11 @@
 import { parentPort } from 'node:worker_threads';
-import { evaluateBatch, type VerifyJob } from './evaluate-batch.js';
+import { evaluateBatch, unpackJob, type PackedJob } from './evaluate-batch.js';
 
-// Worker side of the verifier pool: one message = one whole batch, so postMessage costs are paid
-// per batch rather than per reading.
-parentPort!.on('message', (msg: { id: number; job: VerifyJob }) => {
+// Worker side of the verifier pool: one message = one chunk of readings (payloads packed into one
+// transferred buffer), so postMessage costs are paid per chunk rather than per reading.
+parentPort!.on('message', (msg: { id: number; job: PackedJob }) => {
   try {
-    parentPort!.postMessage({ id: msg.id, verdicts: evaluateBatch(msg.job) });
+    parentPort!.postMessage({ id: msg.id, verdicts: evaluateBatch(unpackJob(msg.job)) });
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
   }

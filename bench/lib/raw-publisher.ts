@@ -1,0 +1,145 @@
+// Lean bench publisher: the same protocol and measurement as publisher.ts (see there), but each
+// meter is a raw TCP connection speaking MQTT 3.1.1 through mqtt-packet instead of an mqtt.js
+// client. On a 2-core machine the load generator shares the CPU with the gateway and Postgres;
+// mqtt.js spends ~40 µs per QoS 1 publish (outgoing store, callbacks, timers), which the gateway
+// would never pay for meters that are separate devices. What is measured does not change: every
+// PUBLISH is QoS 1 with a message id, a reading counts as acknowledged only when the PUBACK for
+// that id arrives, every message is signed before the clock starts, and each meter subscribes to
+// its status topic and receives (and parses) every status message the gateway sends.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { meterKeyFromSecret, signReading } from '../../src/domain/sign.js';
+
+interface Input {
+  url: string;
+  meters: { id: string; secretKey: number[]; owner: string; password: string }[];
+  count: number;
+  /** readings per second; 0 = as fast as the PUBACK window allows */
+  rate: number;
+  window: number;
+  latencyUntil: 'puback' | 'status';
+  tsBase: number;
+}
+
+interface Meter {
+  id: string;
+  socket: net.Socket;
+  outstanding: number;
+  /** message id → global message index (ids are assigned in sending order, 1..65535) */
+  byMessageId: Int32Array;
+  /** status timestamp → global message index, built before timing */
+  byTimestamp: Map<string, number>;
+  nextId: number;
+}
+
+const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Input;
+const url = new URL(input.url);
+const keys = input.meters.map((m) => meterKeyFromSecret(Uint8Array.from(m.secretKey)));
+const meters: Meter[] = input.meters.map((m) => ({ id: m.id, socket: null as unknown as net.Socket, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1 }));
+
+// Sign everything first; packets get their message id at send time (patched into the buffer).
+const payloads: Buffer[] = [];
+const owner: number[] = [];
+for (let n = 0; n < input.count; n++) {
+  const i = n % meters.length;
+  const m = input.meters[i]!;
+  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length)).toISOString();
+  const r = signReading(keys[i]!, { meter_id: m.id, timestamp, kwh_amount: '0.5', wallet_address: m.owner });
+  payloads.push(mqttPacket.generate({ cmd: 'publish', topic: `meters/${m.id}/readings`, payload: Buffer.from(JSON.stringify(r)), qos: 1, messageId: 1, retain: false, dup: false }));
+  meters[i]!.byTimestamp.set(timestamp, n);
+  owner.push(i);
+}
+
+const sentAt = new Float64Array(input.count);
+const latencies: number[] = [];
+let acked = 0;
+let statuses = 0;
+
+function onPacket(m: Meter, p: Packet): void {
+  if (p.cmd === 'puback') {
+    const n = m.byMessageId[p.messageId!]!;
+    if (n < 0) return;
+    m.byMessageId[p.messageId!] = -1;
+    m.outstanding--;
+    acked++;
+    if (input.latencyUntil === 'puback') latencies.push(performance.now() - sentAt[n]!);
+  } else if (p.cmd === 'publish') {
+    statuses++;
+    const s = JSON.parse(p.payload.toString()) as { timestamp: string };
+    const n = m.byTimestamp.get(s.timestamp);
+    if (n !== undefined && input.latencyUntil === 'status') latencies.push(performance.now() - sentAt[n]!);
+  }
+}
+
+await Promise.all(
+  meters.map(
+    (m, i) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(url.port || 1883), url.hostname);
+        socket.setNoDelay(true);
+        m.socket = socket;
+        const parser = mqttPacket.parser({ protocolVersion: 4 });
+        parser.on('packet', (p: Packet) => {
+          if (p.cmd === 'connack') {
+            if (p.returnCode !== 0) return reject(new Error(`${m.id}: CONNACK ${p.returnCode}`));
+            socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `meters/${m.id}/status`, qos: 0 }] }));
+          } else if (p.cmd === 'suback') resolve();
+          else onPacket(m, p);
+        });
+        socket.on('data', (b) => parser.parse(b));
+        socket.once('error', reject);
+        socket.once('connect', () =>
+          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `bench-${m.id}`, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
+        );
+      }),
+  ),
+);
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+await new Promise((r) => process.stdin.once('data', r));
+
+// Fixed header (1 byte) + remaining length (1–4 bytes) + topic length (2) + topic, then the id.
+function messageIdOffset(buf: Buffer): number {
+  let i = 1;
+  while (buf[i]! & 0x80) i++;
+  i++;
+  return i + 2 + buf.readUInt16BE(i);
+}
+
+const start = performance.now();
+let next = 0;
+await new Promise<void>((resolve) => {
+  const pump = () => {
+    const due = input.rate > 0 ? Math.min(payloads.length, Math.floor(((performance.now() - start) / 1000) * input.rate)) : payloads.length;
+    const corked = new Set<Meter>();
+    while (next < due) {
+      const m = meters[owner[next]!]!;
+      if (m.outstanding >= input.window) break;
+      const id = m.nextId;
+      m.nextId = id === 65535 ? 1 : id + 1;
+      const buf = payloads[next]!;
+      buf.writeUInt16BE(id, messageIdOffset(buf));
+      m.byMessageId[id] = next;
+      m.outstanding++;
+      sentAt[next] = performance.now();
+      if (!corked.has(m)) {
+        corked.add(m);
+        m.socket.cork();
+      }
+      m.socket.write(buf);
+      next++;
+    }
+    for (const m of corked) m.socket.uncork();
+    if (acked >= payloads.length) return resolve();
+    setTimeout(pump, next < payloads.length ? 1 : 5);
+  };
+  pump();
+});
+const settle = performance.now() + 5_000;
+while (input.latencyUntil === 'status' && statuses < payloads.length && performance.now() < settle) await new Promise((r) => setTimeout(r, 20));
+const seconds = (performance.now() - start) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
+process.stdout.write(`${JSON.stringify({ sent: next, acked, statuses, seconds, p50: pct(50), p99: pct(99), samples: latencies.length })}\n`);
+for (const m of meters) m.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+process.exit(0);
