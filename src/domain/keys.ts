@@ -1,8 +1,5 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import bs58 from 'bs58';
-
-// DER prefix of an SPKI-wrapped raw ed25519 public key (RFC 8410); node:crypto needs the wrapper.
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+import sodium from 'sodium-native';
 
 /** Base58 string that decodes to exactly 32 bytes, i.e. a Solana public key / ed25519 key. */
 export function decodePublicKey(b58: string): Buffer | null {
@@ -18,24 +15,26 @@ export function isValidPublicKey(b58: string): boolean {
   return decodePublicKey(b58) !== null;
 }
 
-// Building a KeyObject costs as much as the verify itself, so keep one per meter key.
-const keyCache = new Map<string, KeyObject>();
+// Decoding base58 costs about as much as a fast verify, so keep each meter's raw key.
+const keyCache = new Map<string, Buffer | null>();
 const KEY_CACHE_MAX = 100_000;
 
-function keyObject(publicKeyB58: string): KeyObject | null {
+function rawKey(publicKeyB58: string): Buffer | null {
   let key = keyCache.get(publicKeyB58);
-  if (key) return key;
-  const raw = decodePublicKey(publicKeyB58);
-  if (!raw) return null;
-  key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  if (key !== undefined) return key;
+  key = decodePublicKey(publicKeyB58);
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
   keyCache.set(publicKeyB58, key);
   return key;
 }
 
-/** ed25519 verification of `message` against a base58 signature and base58 public key. */
+/**
+ * ed25519 verification of `message` against a base58 signature and base58 public key, with
+ * libsodium: about twice the throughput of node:crypto here (signature checks are the ingest
+ * ceiling), and strict — it also refuses malleable (non-canonical) signatures and small-order keys.
+ */
 export function verifyEd25519(publicKeyB58: string, message: Uint8Array, signatureB58: string): boolean {
-  const key = keyObject(publicKeyB58);
+  const key = rawKey(publicKeyB58);
   if (!key) return false;
   let sig: Uint8Array;
   try {
@@ -44,5 +43,5 @@ export function verifyEd25519(publicKeyB58: string, message: Uint8Array, signatu
     return false;
   }
   if (sig.length !== 64) return false;
-  return verify(null, message, key, sig);
+  return sodium.crypto_sign_verify_detached(sig, message, key);
 }
