@@ -5,6 +5,7 @@ import type { Pool } from '../store/pool.js';
 import { startEmbeddedBroker } from './embedded-broker.js';
 import { MeterCache } from './meter-cache.js';
 import { IngestPipeline } from './pipeline.js';
+import { stableClientId } from './client-id.js';
 import { startSubscriber } from './subscriber.js';
 import type { IngestMessage, IngestResult } from './types.js';
 import { Verifier } from './verifier.js';
@@ -46,7 +47,7 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
         url: config.MQTT_URL,
         connections: config.MQTT_SUBSCRIBER_CONNECTIONS,
         shareGroup: config.MQTT_SHARE_GROUP,
-        clientId: config.MQTT_CLIENT_ID,
+        clientId: config.MQTT_CLIENT_ID ?? (await stableClientId(config.DATA_DIR)),
         username: config.MQTT_USERNAME,
         password: config.MQTT_PASSWORD,
         sink: pipeline,

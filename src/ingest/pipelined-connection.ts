@@ -169,6 +169,8 @@ export class PipelinedConnection {
     this.write({ cmd: 'pingreq' });
   }
 
+  private recentDrops: number[] = [];
+
   private drop(gen: number, why: string): void {
     if (gen !== this.generation) return;
     this.generation++; // results of this connection's deliveries are no longer acknowledged here
@@ -182,6 +184,13 @@ export class PipelinedConnection {
     this.o.onState();
     if (this.closed) return;
     this.o.log[wasUp ? 'warn' : 'debug']({ clientId: this.o.clientId, why }, 'subscriber connection lost; reconnecting');
+    // A broker closes a session when another client connects with the same id; two gateways
+    // sharing MQTT_CLIENT_ID take turns evicting each other and neither ingests. Say so loudly.
+    const now = Date.now();
+    this.recentDrops = [...this.recentDrops.filter((t) => now - t < 30_000), now];
+    if (wasUp && this.recentDrops.length >= 3) {
+      this.o.log.error({ clientId: this.o.clientId, drops_30s: this.recentDrops.length }, 'the broker keeps closing this subscriber right after it connects: is another gateway using the same MQTT_CLIENT_ID? Each instance needs its own');
+    }
     this.reconnectTimer = setTimeout(() => this.start(), this.delay);
     this.delay = Math.min(this.delay * 2, 5_000);
   }

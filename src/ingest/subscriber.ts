@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
 import { PipelinedConnection } from './pipelined-connection.js';
@@ -8,7 +7,8 @@ export interface SubscriberOptions {
   url: string;
   connections: number;
   shareGroup: string;
-  clientId: string | null;
+  /** prefix; connection i uses `${clientId}-${i}` */
+  clientId: string;
   username: string | null;
   password: string | null;
   sink: IngestSink;
@@ -29,7 +29,7 @@ export interface ExternalSubscriber {
  */
 export function startSubscriber(o: SubscriberOptions): ExternalSubscriber {
   const log = o.logger.child({ component: 'mqtt-subscriber' });
-  const base = o.clientId ?? `gridmint-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}`;
+  const base = o.clientId;
   const url = new URL(o.url);
   const conns: PipelinedConnection[] = [];
   const up = () => conns.some((c) => c.subscribed);
