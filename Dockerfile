@@ -13,8 +13,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# Exactly what package-lock.json pins; dev dependencies (vitest, typescript, autocannon) left out.
-RUN npm ci --omit=dev --no-audit --no-fund \
+# What package-lock.json pins; dev dependencies (vitest, typescript, autocannon) left out.
+# `npm install`, not `npm ci`: npm 11's ci rejects this lock because litesvm's per-platform
+# optional packages are (correctly) not all recorded in it; install honours the lock just the same.
+RUN npm install --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
