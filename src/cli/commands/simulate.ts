@@ -121,9 +121,10 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
     ),
   );
   let disconnects = 0;
+  let ending = false;
   for (const c of clients) {
     c.on('error', () => {}); // reconnects on its own; counted as unacknowledged
-    c.on('close', () => disconnects++); // how the gateway refuses a forbidden topic or an overload
+    c.on('close', () => void (ending || disconnects++)); // how the gateway refuses a forbidden topic or an overload
   }
 
   let sent = 0;
@@ -169,6 +170,7 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
   while (acked + failed < sent && Date.now() < settle && bad !== 'other-topic') await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300)); // last status messages
   clearInterval(progress);
+  ending = true; // our own disconnects below are not the broker's doing
   await Promise.all(clients.map((c) => c.endAsync(true)));
 
   latencies.sort((a, b) => a - b);
