@@ -17,6 +17,7 @@ import { insertMeter, mosquittoPasswordLines } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
+import { freePort } from '../test/helpers/net.js';
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const METERS = Number(process.env.BENCH_METERS ?? 100);
@@ -28,14 +29,6 @@ const WORKERS = process.env.BENCH_WORKERS ?? String((JSON.parse(readFileSync('co
 // raw = bench/lib/raw-publisher.ts (mqtt-packet on raw sockets), mqttjs = bench/lib/publisher.ts.
 const PUBLISHER = process.env.BENCH_PUBLISHER === 'mqttjs' ? 'bench/lib/publisher.ts' : 'bench/lib/raw-publisher.ts';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

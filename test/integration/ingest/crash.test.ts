@@ -7,20 +7,13 @@ import type { MqttClient } from 'mqtt';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 import { startDaemon, type Daemon } from '../../helpers/daemon.js';
 import { connectMeter, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { freePort } from '../../helpers/net.js';
 
 let db: TestDatabase;
 let dataDir: string;
 let daemon: Daemon | null = null;
 const clients: MqttClient[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -16,6 +16,7 @@ import { createLogger } from '../../../src/logger.js';
 import { startGateway, type Gateway } from '../../../src/main.js';
 import { insertMeter } from '../../../src/store/meters.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { freePort } from '../../helpers/net.js';
 
 /**
  * Runs gateways with every kind of secret configured (JWT secret, the gateway's MQTT password,
@@ -43,15 +44,6 @@ function capture() {
   return { lines, stream: { write: (s: string) => void lines.push(...s.split('\n').filter(Boolean)) } };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;
