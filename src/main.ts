@@ -87,13 +87,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     started.push({ name: 'pg-pool', stop: () => pool.end() });
 
     const routes: RouteModule[] = [];
-    const readinessChecks: Record<string, () => Promise<boolean> | boolean> = {
-      database: async () => {
-        const up = await ping(pool);
-        metrics.dbUp.set(up ? 1 : 0);
-        return up;
-      },
+    // One database probe for both /health/ready and the periodic gauge refresh below.
+    const probeDatabase = async () => {
+      const up = await ping(pool);
+      metrics.dbUp.set(up ? 1 : 0);
+      return up;
     };
+    const readinessChecks: Record<string, () => Promise<boolean> | boolean> = { database: probeDatabase };
     const urls: Gateway['urls'] = { http: '', mqtt: null, ledger: null, database: databaseUrl.replace(/:[^:@/]*@/, ':***@') };
 
     // 2. ingest — pushed after the pool, so it stops before it: stop taking messages, commit and
@@ -118,14 +118,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     started.push({ name: 'erc', stop: erc.stop });
     routes.push(ercRoutes({ pool, service: erc.service }), adminMeterRoutes({ pool }), myReadingsRoutes({ pool }));
 
-    // 5. health gauges stay current without anyone calling /health/ready (alert rules read them)
-    const probe = startProbe(15_000, [
-      async () => {
-        metrics.dbUp.set((await ping(pool)) ? 1 : 0);
-        metrics.brokerUp.set(ingest.brokerUp() ? 1 : 0);
-      },
-      async () => metrics.metersStale.set(await countStaleMeters(pool)),
-    ]);
+    // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
+    // broker_up needs no polling: ingest sets it on every broker/subscriber state change.
+    const probe = startProbe(15_000, [probeDatabase, async () => metrics.metersStale.set(await countStaleMeters(pool))]);
     started.push({ name: 'probe', stop: async () => probe.stop() });
 
     // 6. HTTP API

@@ -10,7 +10,6 @@ import { ChainUnavailableError } from '../chain/errors.js';
 import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Authenticator } from './auth.js';
-import { errorBody } from './schemas.js';
 
 /** A feature's routes: registered by the app factory with the shared dependencies. */
 export type RouteModule = (app: FastifyInstance, auth: Authenticator) => Promise<void> | void;
@@ -46,17 +45,18 @@ function statusClass(code: number): string {
 }
 
 /**
- * The HTTP app, apart from any listening socket so tests drive it with `inject`. One error shape
- * everywhere: `{ error: { code, message } }`; 5xx details go to the log, never to the caller.
- */
-/**
- * What a request line logs: never headers, and the path without its query string — a client that
- * wrongly puts a token in `?token=` must not get it written to the log.
+ * What a request line logs: never headers (Authorization stays out; a test checks it), and the
+ * path without its query string — a client that wrongly puts a token in `?token=` must not get it
+ * written to the log.
  */
 function requestForLog(req: { method: string; url: string; ip?: string }) {
   return { method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip };
 }
 
+/**
+ * The HTTP app, apart from any listening socket so tests drive it with `inject`. One error shape
+ * everywhere: `{ error: { code, message } }`; 5xx details go to the log, never to the caller.
+ */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
@@ -64,8 +64,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    // Request logs use fastify's serializers: method, url, host, remote address — never headers,
-    // so Authorization and tokens stay out of the log (a test checks it).
     bodyLimit: 64 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler());
@@ -134,4 +132,3 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-export { errorBody };

@@ -2,9 +2,7 @@ import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from '../domain/errors.js';
 import { isValidPublicKey } from '../domain/keys.js';
-import { ROLES, isRole, type Role } from '../domain/roles.js';
-
-export { ROLES, type Role };
+import { isRole, type Role } from '../domain/roles.js';
 
 /** Who is calling, from a verified token. */
 export interface Principal {

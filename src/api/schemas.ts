@@ -1,3 +1,5 @@
+import { CERTIFICATE_ID_PATTERN } from '../domain/erc.js';
+
 /** Shared JSON schemas for route definitions (and so for the OpenAPI document at /docs). */
 export const errorBody = {
   type: 'object',
@@ -39,16 +41,20 @@ export const timestampString = {
   pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?(Z|[+-][0-9]{2}:[0-9]{2})$',
 } as const;
 
-export const certificateIdString = { type: 'string', pattern: '^ERC-[0-9]{4}-[0-9]{6,9}$' } as const;
+export const certificateIdString = { type: 'string', pattern: CERTIFICATE_ID_PATTERN } as const;
 
 /** Free text a person types (names, beneficiaries): bounded, no control characters. */
 export function freeText(maxLength: number) {
   return { type: 'string', minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]+$' } as const;
 }
 
-/** Read-only responses with a page. */
-export const pageInfo = {
+const pageInfo = {
   type: 'object',
   required: ['limit', 'offset'],
   properties: { limit: { type: 'integer' }, offset: { type: 'integer' } },
 } as const;
+
+/** A page of a list (the answer to a `pageQuery`): `{ [key]: items[], page: { limit, offset } }`. */
+export function pageOf(key: string, items: object) {
+  return { type: 'object', required: [key, 'page'], properties: { [key]: { type: 'array', items }, page: pageInfo } } as const;
+}

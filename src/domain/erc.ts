@@ -9,7 +9,6 @@ export const ERC_STATUSES = ['active', 'transferred', 'retired'] as const;
 export type ErcStatus = (typeof ERC_STATUSES)[number];
 
 export const CERTIFICATE_ID_PATTERN = '^ERC-[0-9]{4}-[0-9]{6,9}$';
-export const CERTIFICATE_ID_RE = new RegExp(CERTIFICATE_ID_PATTERN);
 
 /** `ERC-2025-000042`: six digits, more once a year passes 999,999 certificates. */
 export function formatCertificateId(year: number, sequence: number): string {

@@ -8,7 +8,7 @@ import type { MemoChain } from './chain.js';
 
 /** A certificate lists its reading ids and hashes them; this bounds both. */
 export const MAX_READINGS_PER_CERTIFICATE = 100_000;
-export const MAX_PERIOD_MS = 366 * 24 * 3600 * 1000;
+const MAX_PERIOD_MS = 366 * 24 * 3600 * 1000;
 
 export interface IssueRequest {
   meterId: string;

@@ -1,5 +1,5 @@
 /**
- * Runs gauge-refreshing tasks on an interval, so health gauges (database, broker, stale meters)
+ * Runs gauge-refreshing tasks on an interval, so health gauges (database, stale meters)
  * stay current even when nobody calls /health/ready — alert rules read them. A failing task must
  * not stop the others, and a slow one must not pile up behind itself.
  */

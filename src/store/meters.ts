@@ -101,3 +101,27 @@ export async function countStaleMeters(db: pg.Pool): Promise<number> {
   );
   return Number(r.rows[0]!.n);
 }
+
+export interface OwnerReadingRow {
+  id: string;
+  meter_id: string;
+  kwh_amount: string;
+  timestamp: Date;
+  minted: boolean;
+  mint_tx_signature: string | null;
+  certificate_id: string | null;
+  received_at: Date;
+}
+
+/** Readings of the meters a wallet owns, newest first (the prosumer's "my readings"). */
+export async function listReadingsOfOwner(db: pg.Pool, ownerWallet: string, limit: number, offset: number): Promise<OwnerReadingRow[]> {
+  const r = await db.query<OwnerReadingRow>(
+    `SELECT r.id, r.meter_id, r.kwh_amount::text AS kwh_amount, r."timestamp", r.minted, r.mint_tx_signature,
+            r.certificate_id, r.received_at
+       FROM meter_readings r JOIN meters m ON m.id = r.meter_id
+      WHERE m.owner_wallet = $1
+      ORDER BY r."timestamp" DESC, r.id DESC LIMIT $2 OFFSET $3`,
+    [ownerWallet, limit, offset],
+  );
+  return r.rows;
+}

@@ -4,7 +4,7 @@ import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
 import type { Pool } from '../../store/pool.js';
 import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
 import type { RouteModule } from '../app.js';
-import { kwhString, meterIdString, pageInfo, pageQuery, walletString, withErrors } from '../schemas.js';
+import { kwhString, meterIdString, pageOf, pageQuery, walletString, withErrors } from '../schemas.js';
 
 const meterProps = {
   id: { type: 'string' },
@@ -15,8 +15,7 @@ const meterProps = {
   created_at: { type: 'string' },
   last_seen_at: { type: ['string', 'null'] },
 } as const;
-const meterView = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
-
+const meterBody = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
 
 /** The meter registry over HTTP for admins: the same rules as `gridmint meter add` / `meter list`. */
 export function adminMeterRoutes(deps: { pool: Pool }): RouteModule {
@@ -78,10 +77,7 @@ export function adminMeterRoutes(deps: { pool: Pool }): RouteModule {
           tags: ['admin'],
           security,
           querystring: pageQuery,
-          response: withErrors(
-            { 200: { type: 'object', required: ['meters', 'page'], properties: { meters: { type: 'array', items: meterView }, page: pageInfo } } },
-            400, 401, 403,
-          ),
+          response: withErrors({ 200: pageOf('meters', meterBody) }, 400, 401, 403),
         },
       },
       async (request) => {

@@ -1,3 +1,4 @@
+import { ERC_STATUSES } from '../../domain/erc.js';
 import { AppError } from '../../domain/errors.js';
 import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
 import type { CertificateRow, TransferRow } from '../../store/certificates.js';
@@ -9,7 +10,7 @@ const nullableString = { type: ['string', 'null'] } as const;
 
 const certificateProps = {
   certificate_id: certificateIdString,
-  status: { type: 'string', enum: ['active', 'transferred', 'retired'] },
+  status: { type: 'string', enum: ERC_STATUSES },
   meter_id: { type: 'string' },
   owner_wallet: walletString,
   issued_to_wallet: walletString,

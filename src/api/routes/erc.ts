@@ -7,7 +7,7 @@ import {
 } from '../../store/certificates.js';
 import type { Principal } from '../auth.js';
 import type { RouteModule } from '../app.js';
-import { certificateIdString, freeText, meterIdString, pageInfo, pageQuery, timestampString, walletString, withErrors } from '../schemas.js';
+import { certificateIdString, freeText, meterIdString, pageOf, pageQuery, timestampString, walletString, withErrors } from '../schemas.js';
 import { canView, certificateDetail, certificateSummary, detailView, walletOf } from './erc-views.js';
 
 const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: certificateIdString } } as const;
@@ -88,10 +88,7 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
           tags: ['erc'],
           security,
           querystring: pageQuery,
-          response: withErrors(
-            { 200: { type: 'object', required: ['certificates', 'page'], properties: { certificates: { type: 'array', items: certificateSummary }, page: pageInfo } } },
-            400, 401, 403,
-          ),
+          response: withErrors({ 200: pageOf('certificates', certificateSummary) }, 400, 401, 403),
         },
       },
       async (request, reply) => {

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Keypair } from '@solana/web3.js';
-import bs58 from 'bs58';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../src/api/app.js';
 import { createAuthenticator, signToken, type TokenClaims } from '../../../src/api/auth.js';
 import { adminMeterRoutes } from '../../../src/api/routes/admin-meters.js';
 import { ercRoutes } from '../../../src/api/routes/erc.js';
 import { myReadingsRoutes } from '../../../src/api/routes/my-readings.js';
+import { DEFAULT_MAX_KWH } from '../../../src/domain/meter.js';
 import { createAnchorJob, type AnchorJob } from '../../../src/erc/anchor.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
 import { createErcService } from '../../../src/erc/service.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
+import { insertMeter } from '../../../src/store/meters.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 
 export const SECRET = 'test-secret-'.padEnd(48, 'x');
@@ -74,12 +75,9 @@ export function actor(role: TokenClaims['role'], name?: string): Actor {
   return { sub, wallet: w, headers: { authorization: `Bearer ${t}` } };
 }
 
-/** Registers a meter directly in the database (same columns the CLI writes). */
+/** Registers a meter directly in the database (the store call the CLI uses). */
 export async function addMeter(db: TestDatabase, ownerWallet: string, id = `m-${randomUUID().slice(0, 8)}`): Promise<string> {
-  await db.pool.query(
-    `INSERT INTO meters (id, owner_wallet, public_key, mqtt_password_hash) VALUES ($1, $2, $3, 'x')`,
-    [id, ownerWallet, bs58.encode(Keypair.generate().publicKey.toBytes())],
-  );
+  await insertMeter(db.pool, { id, ownerWallet, publicKey: Keypair.generate().publicKey.toBase58(), maxKwh: DEFAULT_MAX_KWH, passwordHash: 'x' });
   return id;
 }
 

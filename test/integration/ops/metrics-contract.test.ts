@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/logger.js';
-import { startGateway, type Gateway } from '../../../src/main.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import type { Gateway } from '../../../src/main.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { alertRules, dashboardExprs, exportedNames, metricNamesIn, PROMETHEUS_SYNTHETIC } from '../../unit/ops/ops-files.js';
 
 /**
@@ -13,30 +8,13 @@ import { alertRules, dashboardExprs, exportedNames, metricNamesIn, PROMETHEUS_SY
  * turns a panel into "no data" and an alert into silence. This starts a real gateway, scrapes
  * /metrics over HTTP, and fails on any name the monitoring files use that it does not export.
  */
-let db: TestDatabase;
+let testGateway: TestGateway;
 let gateway: Gateway;
-let dataDir: string;
 let exposition: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-ops-metrics-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      DATABASE_URL: db.url,
-      HTTP_PORT: 0,
-      HTTP_HOST: '127.0.0.1',
-      MQTT_PORT: 0,
-      MQTT_HOST: '127.0.0.1',
-      LEDGER_PORT: 0,
-      DATA_DIR: dataDir,
-      JWT_SECRET: 'ops-metrics-test-secret-0123456789abcdef',
-      MINT_ENABLED: false,
-      LOG_LEVEL: 'warn',
-    },
-  });
-  gateway = await startGateway(config, createLogger('warn'));
+  testGateway = await startTestGateway({ MINT_ENABLED: false });
+  gateway = testGateway.gateway;
   // one API request and one readiness probe, so request and probe metrics have samples
   await fetch(`${gateway.urls.http}/health/ready`);
   const res = await fetch(`${gateway.urls.http}/metrics`);
@@ -46,9 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gateway?.stop();
-  await db?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await testGateway?.stop();
 });
 
 function unknownNames(exprs: { where: string; expr: string }[]): string[] {
