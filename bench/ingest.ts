@@ -5,8 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -18,6 +17,7 @@ import { migrate } from '../src/store/migrate.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/net.js';
+import type { PublisherInput, PublisherResult } from './lib/publisher-protocol.js';
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const METERS = Number(process.env.BENCH_METERS ?? 100);
@@ -29,16 +29,13 @@ const WORKERS = process.env.BENCH_WORKERS ?? String((JSON.parse(readFileSync('co
 // raw = bench/lib/raw-publisher.ts (mqtt-packet on raw sockets), mqttjs = bench/lib/publisher.ts.
 const PUBLISHER = process.env.BENCH_PUBLISHER === 'mqttjs' ? 'bench/lib/publisher.ts' : 'bench/lib/raw-publisher.ts';
 
-
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-interface PublisherResult { sent: number; acked: number; statuses: number; seconds: number; p50: number | null; p99: number | null }
-
 /** Runs the publisher process; resolves with its result and the time all rows were committed. */
-async function publish(input: object, dir: string, pool: pg.Pool, expectRows: number): Promise<PublisherResult & { committedPerSecond: number }> {
+async function publish(input: PublisherInput, dir: string, pool: pg.Pool, expectRows: number): Promise<PublisherResult & { committedPerSecond: number }> {
   const file = join(dir, `pub-${randomBytes(3).toString('hex')}.json`);
   writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', PUBLISHER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -138,5 +135,5 @@ for (const m of modes) {
 console.table(rows);
 const out = join('bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine: `${(await import('node:os')).cpus().length} cores`, node: process.version, gateway: 'gridmint start: HTTP API, embedded LiteSVM ledger, ingest; MINT_ENABLED=false (no mint job)', results: rows }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ machine: `${cpus().length} cores`, node: process.version, gateway: 'gridmint start: HTTP API, embedded LiteSVM ledger, ingest; MINT_ENABLED=false (no mint job)', results: rows }, null, 2)}\n`);
 console.log(`[bench] written ${out}`);

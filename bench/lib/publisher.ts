@@ -4,22 +4,11 @@
 // status message (Mosquitto acks on its own, so only the status proves the commit).
 // Protocol: signs everything first, prints {"ready":true}, waits for a line on stdin, publishes,
 // prints one JSON result line.
-import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { meterKeyFromSecret, signReading } from '../../src/domain/sign.js';
+import { awaitStatuses, readPublisherInput, readyThenWaitForGo, writeResult } from './publisher-protocol.js';
 
-interface Input {
-  url: string;
-  meters: { id: string; secretKey: number[]; owner: string; password: string }[];
-  count: number;
-  /** readings per second; 0 = as fast as the PUBACK window allows */
-  rate: number;
-  window: number;
-  latencyUntil: 'puback' | 'status';
-  tsBase: number;
-}
-
-const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Input;
+const input = readPublisherInput();
 const meters = input.meters.map((m) => ({ ...m, key: meterKeyFromSecret(Uint8Array.from(m.secretKey)) }));
 const messages: { i: number; topic: string; payload: string; key: string }[] = [];
 for (let n = 0; n < input.count; n++) {
@@ -51,8 +40,7 @@ const clients: MqttClient[] = await Promise.all(
   ),
 );
 const outstanding = new Array<number>(clients.length).fill(0);
-process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-await new Promise((r) => process.stdin.once('data', r));
+await readyThenWaitForGo();
 
 const start = performance.now();
 let next = 0;
@@ -77,11 +65,7 @@ await new Promise<void>((resolve) => {
   };
   pump();
 });
-const settle = performance.now() + 5_000;
-while (input.latencyUntil === 'status' && statuses < messages.length && performance.now() < settle) await new Promise((r) => setTimeout(r, 20));
-const seconds = (performance.now() - start) / 1000;
-latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
-process.stdout.write(`${JSON.stringify({ sent: next, acked, statuses, seconds, p50: pct(50), p99: pct(99), samples: latencies.length })}\n`);
+await awaitStatuses(input, () => statuses, messages.length);
+writeResult({ sent: next, acked, statuses, seconds: (performance.now() - start) / 1000 }, latencies);
 await Promise.all(clients.map((c) => c.endAsync(true)));
 process.exit(0);

@@ -6,21 +6,10 @@
 // PUBLISH is QoS 1 with a message id, a reading counts as acknowledged only when the PUBACK for
 // that id arrives, every message is signed before the clock starts, and each meter subscribes to
 // its status topic and receives (and parses) every status message the gateway sends.
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { meterKeyFromSecret, signReading } from '../../src/domain/sign.js';
-
-interface Input {
-  url: string;
-  meters: { id: string; secretKey: number[]; owner: string; password: string }[];
-  count: number;
-  /** readings per second; 0 = as fast as the PUBACK window allows */
-  rate: number;
-  window: number;
-  latencyUntil: 'puback' | 'status';
-  tsBase: number;
-}
+import { awaitStatuses, readPublisherInput, readyThenWaitForGo, writeResult } from './publisher-protocol.js';
 
 interface Meter {
   id: string;
@@ -33,7 +22,7 @@ interface Meter {
   nextId: number;
 }
 
-const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Input;
+const input = readPublisherInput();
 const url = new URL(input.url);
 const keys = input.meters.map((m) => meterKeyFromSecret(Uint8Array.from(m.secretKey)));
 const meters: Meter[] = input.meters.map((m) => ({ id: m.id, socket: null as unknown as net.Socket, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1 }));
@@ -95,8 +84,7 @@ await Promise.all(
       }),
   ),
 );
-process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-await new Promise((r) => process.stdin.once('data', r));
+await readyThenWaitForGo();
 
 // Fixed header (1 byte) + remaining length (1–4 bytes) + topic length (2) + topic, then the id.
 function messageIdOffset(buf: Buffer): number {
@@ -135,11 +123,7 @@ await new Promise<void>((resolve) => {
   };
   pump();
 });
-const settle = performance.now() + 5_000;
-while (input.latencyUntil === 'status' && statuses < payloads.length && performance.now() < settle) await new Promise((r) => setTimeout(r, 20));
-const seconds = (performance.now() - start) / 1000;
-latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
-process.stdout.write(`${JSON.stringify({ sent: next, acked, statuses, seconds, p50: pct(50), p99: pct(99), samples: latencies.length })}\n`);
+await awaitStatuses(input, () => statuses, payloads.length);
+writeResult({ sent: next, acked, statuses, seconds: (performance.now() - start) / 1000 }, latencies);
 for (const m of meters) m.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
 process.exit(0);

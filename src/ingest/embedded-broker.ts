@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { verifyPassword } from '../domain/credential.js';
-import { METER_ID_RE, meterIdFromTopic, topicForReadings, topicForStatus } from '../domain/reading.js';
+import { METER_ID_RE, topicForReadings, topicForStatus } from '../domain/reading.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { MeterCache } from './meter-cache.js';
 import { statusPayload, type IngestResult, type IngestSink } from './types.js';
@@ -95,7 +95,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         topic: packet.topic,
         payload,
         receivedAt,
-        topicMeterId: own ? meterIdFromTopic(packet.topic) : null,
+        topicMeterId: own ? meterId : null,
         refused: own ? undefined : { reason: 'forbidden_topic', detail: `meter ${meterId} may not publish to ${packet.topic.slice(0, 200)}`, meterId },
         done: (result: IngestResult | Error) => {
           if (result instanceof Error) return callback(result);

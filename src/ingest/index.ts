@@ -6,15 +6,11 @@ import { startEmbeddedBroker } from './embedded-broker.js';
 import { MeterCache } from './meter-cache.js';
 import { IngestPipeline } from './pipeline.js';
 import { stableClientId } from './client-id.js';
-import { startSubscriber } from './subscriber.js';
+import { startSubscriber, type ExternalSubscriber } from './subscriber.js';
 import type { IngestMessage, IngestResult } from './types.js';
 import { Verifier } from './verifier.js';
 
-export type { IngestMessage, IngestResult } from './types.js';
-export { statusPayload } from './types.js';
-
 export interface Ingest {
-  pipeline: IngestPipeline;
   /** mqtt:// URL meters use: the embedded broker's real address, or MQTT_URL */
   mqttUrl: string;
   /** the broker side is taking messages (embedded listening / subscriber subscribed) */
@@ -39,7 +35,7 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
     limits: { maxAgeMs: config.READING_MAX_AGE_SECONDS * 1000, maxFutureMs: config.READING_MAX_FUTURE_SECONDS * 1000 },
   });
 
-  let side: { up(): boolean; stopListening(): Promise<void>; close(): Promise<void> };
+  let side: ExternalSubscriber; // the embedded broker has the same shape (plus its url)
   let mqttUrl: string;
   try {
     if (config.MQTT_URL) {
@@ -66,7 +62,6 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
   }
 
   return {
-    pipeline,
     mqttUrl,
     brokerUp: () => side.up(),
     submitHttp: (payload, topicMeterId) =>

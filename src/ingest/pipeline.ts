@@ -69,8 +69,6 @@ export class IngestPipeline implements IngestSink {
   private readonly verifySlots: number;
   private readonly counters: IngestCounters;
   private readonly log: Logger;
-  /** false while the database is failing; readiness and the status line read it */
-  databaseHealthy = true;
 
   constructor(
     private readonly pool: Pool,
@@ -87,10 +85,6 @@ export class IngestPipeline implements IngestSink {
 
   get accepting(): boolean {
     return !this.stopping;
-  }
-
-  get pendingCount(): number {
-    return this.pending;
   }
 
   submit(msg: IngestMessage): boolean {
@@ -194,11 +188,11 @@ export class IngestPipeline implements IngestSink {
   }
 
   private async verify(batch: IngestMessage[]): Promise<Verdict[]> {
-    const ids = batch.filter((m) => !m.refused && m.topicMeterId).map((m) => m.topicMeterId!); // '' (HTTP, no id) needs no lookup
-    const snapshots = await this.cache.getSnapshots(ids);
+    const toVerify = batch.filter((m) => !m.refused && m.topicMeterId !== null);
+    // '' (HTTP, no meter_id in the payload) needs no lookup
+    const snapshots = await this.cache.getSnapshots(toVerify.flatMap((m) => (m.topicMeterId ? [m.topicMeterId] : [])));
     const meters: Record<string, MeterSnapshot> = {};
     for (const [id, s] of snapshots) if (s) meters[id] = s;
-    const toVerify = batch.filter((m) => !m.refused && m.topicMeterId !== null);
     const verdicts = toVerify.length
       ? await this.verifier.evaluate({
           items: toVerify.map((m) => ({ topicMeterId: m.topicMeterId!, payload: m.payload, receivedAt: m.receivedAt })),
@@ -253,12 +247,10 @@ export class IngestPipeline implements IngestSink {
     for (let attempt = 1; ; attempt++) {
       try {
         const v = await fn();
-        this.databaseHealthy = true;
         if (attempt > 1) this.log.info({ operation, attempts: attempt }, 'ingest recovered; acknowledging again');
         return v;
       } catch (err) {
         if (this.aborted) throw err;
-        this.databaseHealthy = false;
         this.metrics.dbErrors.inc({ operation });
         if (attempt === 1 || attempt % 20 === 0) {
           this.log.warn({ operation, attempt, err: (err as Error).message, pending: this.pending }, 'ingest step failed; holding acknowledgements and retrying');

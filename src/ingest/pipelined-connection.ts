@@ -118,15 +118,16 @@ export class PipelinedConnection {
   private deliver(p: mqttPacket.IPublishPacket, gen: number): void {
     const slot: AckSlot | null = p.qos > 0 ? { messageId: p.messageId!, done: false } : null;
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
+    const topicMeterId = meterIdFromTopic(p.topic);
     const ok = this.o.sink.submit({
       source: 'mqtt',
       topic: p.topic,
       payload,
       receivedAt: Date.now(),
-      topicMeterId: meterIdFromTopic(p.topic),
+      topicMeterId,
       done: (result: IngestResult | Error) => {
         if (gen !== this.generation || result instanceof Error) return; // redelivered after reconnect
-        if (result.meterId && meterIdFromTopic(p.topic) === result.meterId) this.publishStatus(topicForStatus(result.meterId), statusPayload(result));
+        if (result.meterId && topicMeterId === result.meterId) this.publishStatus(topicForStatus(result.meterId), statusPayload(result));
         if (slot) {
           slot.done = true;
           this.flushAcks();

@@ -11,19 +11,15 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export interface TestMosquitto {
   url: string;
   port: number;
-  dir: string;
-  /** rewrite the password file and make Mosquitto reload it (SIGHUP) */
-  setPasswords(lines: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function mosquittoBinary(): string | null {
+function mosquittoBinary(): string | null {
   for (const p of [process.env.MOSQUITTO_BIN, '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto']) {
     if (p && spawnSync(p, ['-h']).status !== null) return p;
   }
   return null;
 }
-
 
 /**
  * A Mosquitto of its own, configured from the repository's mosquitto.conf and
@@ -48,9 +44,8 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
     .replace(/^acl_file .*$/m, `acl_file ${join(dir, 'acl')}`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
     .replace(/^log_type (warning|notice)$/gm, '');
-  writeFileSync(join(dir, 'mosquitto.conf'), conf);
   // As root, Mosquitto drops to the `mosquitto` user unless told otherwise; keep it as us.
-  if (process.getuid?.() === 0) writeFileSync(join(dir, 'mosquitto.conf'), `user root\n${conf}`);
+  writeFileSync(join(dir, 'mosquitto.conf'), process.getuid?.() === 0 ? `user root\n${conf}` : conf);
   const child: ChildProcess = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -71,12 +66,6 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
-    dir,
-    async setPasswords(lines) {
-      writeFileSync(passwd, `${lines.join('\n')}\n`, { mode: 0o600 });
-      child.kill('SIGHUP');
-      await new Promise((r) => setTimeout(r, 200));
-    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
+import { DEFAULT_MAX_KWH } from '../../domain/meter.js';
 import { topicForReadings, topicForStatus, type SignedReading } from '../../domain/reading.js';
 import { generateMeterKey, meterKeyFromSecret, signReading, type MeterKey } from '../../domain/sign.js';
 import { getMeter, insertMeter } from '../../store/meters.js';
@@ -46,7 +47,7 @@ async function provision(ctx: CliContext, n: number, prefix: string): Promise<Si
       const key = generateMeterKey();
       const owner = generateMeterKey().publicKey;
       const password = generatePassword();
-      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) });
+      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, maxKwh: DEFAULT_MAX_KWH, passwordHash: hashPassword(password) });
       writeFileSync(file, JSON.stringify({ id, secretKey: [...key.secretKey], owner, password }), { mode: 0o600 });
       out.push({ id, key, owner, password });
     }

@@ -1,19 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { connectMeter, reading, registerMeter, type TestMeter } from './fixtures.js';
 import { freePort } from '../../helpers/net.js';
+import { registerMeter, streamReadings, type TestMeter } from './fixtures.js';
 
 let db: TestDatabase;
 let dataDir: string;
 let daemon: Daemon | null = null;
 const clients: MqttClient[] = [];
-
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -36,33 +34,14 @@ describe('daemon killed with SIGKILL mid-stream', () => {
     daemon = await startDaemon(env);
     const meters: TestMeter[] = [];
     for (let i = 0; i < 8; i++) meters.push(await registerMeter(db.pool));
-    const acked = new Set<string>();
-    const sent: string[] = [];
-    const publishes: Promise<void>[] = [];
-    let sending = true;
-    for (const m of meters) {
-      // Persistent session + reconnect: mqtt.js resends its unacknowledged QoS 1 messages.
-      const c = await connectMeter(daemon.urls.mqtt!, m, { reconnectPeriod: 200, clean: false, clientId: `crash-${m.id}` });
-      c.on('error', () => {});
-      clients.push(c);
-      void (async () => {
-        while (sending) {
-          const r = reading(m);
-          sent.push(r.signature);
-          publishes.push(
-            new Promise<void>((resolve) => c.publish(`meters/${m.id}/readings`, JSON.stringify(r), { qos: 1 }, (err) => {
-              if (!err) acked.add(r.signature);
-              resolve();
-            })),
-          );
-          await new Promise((res) => setTimeout(res, 2));
-        }
-      })();
-    }
+    // Persistent session + reconnect: mqtt.js resends its unacknowledged QoS 1 messages.
+    const stream = await streamReadings(daemon.urls.mqtt!, meters, { clientIdPrefix: 'crash-', reconnectPeriod: 200, intervalMs: 2 });
+    clients.push(...stream.clients);
+    const { acked, sent } = stream;
     await new Promise((r) => setTimeout(r, 1_500));
     await daemon.kill('SIGKILL');
     const ackedAtKill = new Set(acked);
-    sending = false;
+    stream.stop();
     expect(ackedAtKill.size).toBeGreaterThan(100);
 
     // Every PUBACK the meters got before the kill is in the database, each exactly once.
@@ -74,7 +53,7 @@ describe('daemon killed with SIGKILL mid-stream', () => {
 
     // Restart on the same port: the meters reconnect and redeliver; everything sent ends up stored once.
     daemon = await startDaemon(env);
-    await Promise.race([Promise.all(publishes), new Promise((_, rej) => setTimeout(() => rej(new Error('redeliveries not acknowledged')), 20_000))]);
+    await stream.settled(20_000, 'redeliveries not acknowledged');
     const after = await db.pool.query<{ n: string; d: string }>('SELECT count(*)::text AS n, count(DISTINCT signature)::text AS d FROM meter_readings');
     expect(after.rows[0]).toEqual({ n: String(sent.length), d: String(sent.length) });
   });

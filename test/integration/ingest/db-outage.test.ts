@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, reading, registerMeter, until, type TestMeter } from './fixtures.js';
+import { registerMeter, streamReadings, until, type TestMeter } from './fixtures.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 const MAX_PENDING = 300;
@@ -35,28 +35,9 @@ describe('Postgres unreachable under load', () => {
   it('stops acknowledging, keeps memory bounded, resumes by itself and loses nothing acknowledged', async () => {
     const meters: TestMeter[] = [];
     for (let i = 0; i < 6; i++) meters.push(await registerMeter(db.pool));
-    const acked = new Set<string>();
-    const failed = new Set<string>();
-    const sent: string[] = [];
-    const publishes: Promise<void>[] = [];
-    let sending = true;
-    for (const m of meters) {
-      const c = await connectMeter(t.gateway.urls.mqtt!, m, { reconnectPeriod: 100, clean: false, clientId: `outage-${m.id}` });
-      c.on('error', () => {});
-      clients.push(c);
-      void (async () => {
-        while (sending) {
-          const r = reading(m);
-          sent.push(r.signature);
-          publishes.push(new Promise<void>((resolve) => c.publish(`meters/${m.id}/readings`, JSON.stringify(r), { qos: 1 }, (err) => {
-            if (!err) acked.add(r.signature);
-            else failed.add(r.signature);
-            resolve();
-          })));
-          await new Promise((res) => setTimeout(res, 3));
-        }
-      })();
-    }
+    const stream = await streamReadings(t.gateway.urls.mqtt!, meters, { clientIdPrefix: 'outage-', reconnectPeriod: 100, intervalMs: 3 });
+    clients.push(...stream.clients);
+    const { acked, failed, sent } = stream;
     await until(() => acked.size > 200, 10_000, 'acks before the outage');
 
     proxy.cut();
@@ -76,8 +57,8 @@ describe('Postgres unreachable under load', () => {
 
     proxy.restore();
     await until(() => acked.size > ackedEarly + 100, 20_000, 'acknowledgements to resume without intervention');
-    sending = false;
-    await Promise.race([Promise.all(publishes), new Promise((_, rej) => setTimeout(() => rej(new Error('not all readings acknowledged after recovery')), 30_000))]);
+    stream.stop();
+    await stream.settled(30_000, 'not all readings acknowledged after recovery');
 
     const r = await db.pool.query<{ signature: string }>('SELECT signature FROM meter_readings');
     const stored = new Set(r.rows.map((x) => x.signature));

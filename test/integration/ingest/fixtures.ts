@@ -71,6 +71,77 @@ export async function watchStatus(c: MqttClient, meterId: string): Promise<Statu
   return seen;
 }
 
+export interface ReadingStream {
+  clients: MqttClient[];
+  /** signatures in sending order */
+  sent: string[];
+  /** signatures whose PUBACK arrived */
+  acked: Set<string>;
+  /** signatures whose publish mqtt.js reported as failed (the sender knows) */
+  failed: Set<string>;
+  /** stop publishing new readings */
+  stop(): void;
+  /** resolves once every publish so far has been answered; rejects with `what` after timeoutMs */
+  settled(timeoutMs: number, what: string): Promise<void>;
+}
+
+/**
+ * Each meter publishes fresh readings (QoS 1) every `intervalMs` over a persistent session that
+ * reconnects on its own, so mqtt.js resends what was not acknowledged — the load for crash and
+ * outage tests.
+ */
+export async function streamReadings(
+  url: string,
+  meters: TestMeter[],
+  opts: { clientIdPrefix: string; reconnectPeriod: number; intervalMs: number },
+): Promise<ReadingStream> {
+  const publishes: Promise<void>[] = [];
+  let sending = true;
+  const s: ReadingStream = {
+    clients: [],
+    sent: [],
+    acked: new Set(),
+    failed: new Set(),
+    stop: () => void (sending = false),
+    settled: (timeoutMs, what) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(what)), timeoutMs);
+      });
+      return Promise.race([Promise.all(publishes).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+    },
+  };
+  for (const m of meters) {
+    let c: MqttClient;
+    try {
+      c = await connectMeter(url, m, { reconnectPeriod: opts.reconnectPeriod, clean: false, clientId: `${opts.clientIdPrefix}${m.id}` });
+    } catch (err) {
+      sending = false;
+      for (const open of s.clients) open.end(true);
+      throw err;
+    }
+    c.on('error', () => {});
+    s.clients.push(c);
+    void (async () => {
+      while (sending) {
+        const r = reading(m);
+        s.sent.push(r.signature);
+        publishes.push(
+          new Promise<void>((resolve) =>
+            c.publish(`meters/${m.id}/readings`, JSON.stringify(r), { qos: 1 }, (err) => {
+              if (!err) s.acked.add(r.signature);
+              else s.failed.add(r.signature);
+              resolve();
+            }),
+          ),
+        );
+        await new Promise((res) => setTimeout(res, opts.intervalMs));
+      }
+    })();
+  }
+  return s;
+}
+
 export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
