@@ -1,6 +1,5 @@
 import { MINT_SIZE, TOKEN_PROGRAM_ID, createInitializeMint2Instruction, unpackAccount, unpackMint } from '@solana/spl-token';
 import { Connection, Keypair, PublicKey, SystemProgram, Transaction, type Commitment, type Finality } from '@solana/web3.js';
-import bs58 from 'bs58';
 import type { Logger } from 'pino';
 import { ChainTxError, ChainUnavailableError, txErrorKind } from './errors.js';
 import { extractMemo, memoInstruction } from './memo.js';
@@ -93,6 +92,8 @@ export function createChainClient(o: ChainClientOptions) {
 
   const getLatestBlockhash = () => call('getLatestBlockhash', () => connection.getLatestBlockhash(commitment));
   const getBlockHeight = () => call('getBlockHeight', () => connection.getBlockHeight(commitment));
+  /** Identifies the cluster (or local ledger instance) behind the RPC URL. */
+  const getGenesisHash = () => call('getGenesisHash', () => connection.getGenesisHash());
   const getBalance = async (who: PublicKey = payer.publicKey): Promise<bigint> =>
     BigInt(await call('getBalance', () => connection.getBalance(who, commitment)));
 
@@ -164,6 +165,7 @@ export function createChainClient(o: ChainClientOptions) {
     isLocal: o.isLocal ?? false,
     getLatestBlockhash,
     getBlockHeight,
+    getGenesisHash,
     getBalance,
     sendRawTransaction,
     getSignatureStatuses,
@@ -224,13 +226,6 @@ export function createChainClient(o: ChainClientOptions) {
     async getExistingAtas(mint: string, wallets: readonly string[]): Promise<Set<string>> {
       const rows = await fetchTokenAccounts(mint, wallets);
       return new Set(rows.filter((r) => r.amount !== null).map((r) => r.ata));
-    },
-
-    /** Signed memo transaction, for callers that record the signature before sending. */
-    buildMemoTransaction(text: string, blockhash: string): { signature: string; bytes: Uint8Array } {
-      const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight: 0 }).add(memoInstruction(text));
-      tx.sign(payer);
-      return { signature: bs58.encode(tx.signature as Buffer), bytes: tx.serialize({ verifySignatures: false }) };
     },
 
     /** Writes `text` as an SPL Memo and waits until finalized; returns the signature. */

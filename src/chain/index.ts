@@ -7,6 +7,6 @@ export { ChainTxError, ChainUnavailableError, txErrorKind, type ChainTxErrorKind
 export { keypairFromJson, keypairToJson, loadOrCreateKeypair, writeKeypairFile } from './keys.js';
 export { MAX_MEMO_BYTES, MEMO_PROGRAM_ID, extractMemo, memoInstruction } from './memo.js';
 export {
-  CU_BASE, CU_CREATE_ATA, CU_MINT_TO, MAX_TX_BYTES, U64_MAX, buildMintTransactions, deriveAta,
+  CU_BASE, CU_CREATE_ATA, CU_MINT_TO, MAX_TX_BYTES, buildMintTransactions, deriveAta,
   type BuildMintOptions, type BuiltMintTx, type MintEntry,
 } from './tokens.js';

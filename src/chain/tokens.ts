@@ -7,10 +7,10 @@ import {
 } from '@solana/spl-token';
 import { ComputeBudgetProgram, PublicKey, TransactionMessage, VersionedTransaction, type Keypair, type TransactionInstruction } from '@solana/web3.js';
 import bs58 from 'bs58';
+import { U64_MAX } from '../domain/kwh.js';
 
 /** Legacy transaction size limit (IPv6 MTU minus headers). */
 export const MAX_TX_BYTES = 1232;
-export const U64_MAX = (1n << 64n) - 1n;
 
 /**
  * Compute budgets per instruction. Measured on LiteSVM 1.5 (p-token): mintTo ≈ 120 CU,

@@ -47,3 +47,11 @@ function normaliseNumeric(v: string): string {
 export function numericToBaseUnits(v: string): bigint {
   return kwhToBaseUnits(normaliseNumeric(v));
 }
+
+/**
+ * kWh as a Prometheus sample. Metrics are float64 by nature, so this is the one place exact base
+ * units become a float — for dashboards only; nothing on the money path reads it back.
+ */
+export function kwhMetricValue(baseUnits: bigint): number {
+  return Number(baseUnitsToKwh(baseUnits));
+}

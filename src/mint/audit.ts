@@ -13,13 +13,19 @@ export interface SupplyCheck {
   unresolvedOutbox: number;
 }
 
+/** On-chain supply next to the database's recorded totals, all in exact base units. */
+async function supplyFigures(pool: Pool, chain: ChainClient, mintAddress: string) {
+  const info = await chain.getMintInfo(mintAddress);
+  const totals = await recordedTotals(pool);
+  const readings = numericToBaseUnits(totals.readingsKwh);
+  const operator = numericToBaseUnits(totals.operatorKwh);
+  const supply = info?.supply ?? 0n;
+  return { info, totals, readings, operator, recorded: readings + operator, supply, drift: supply - (readings + operator) };
+}
+
 /** supply == Σ minted readings × 10^9 + Σ confirmed operator mints, exactly; sets the drift gauge. */
 export async function supplyCheck(d: Pick<MintDeps, 'pool' | 'chain' | 'metrics' | 'logger'>, mintAddress: string): Promise<SupplyCheck> {
-  const info = await d.chain.getMintInfo(mintAddress);
-  const t = await recordedTotals(d.pool);
-  const recorded = numericToBaseUnits(t.readingsKwh) + numericToBaseUnits(t.operatorKwh);
-  const supply = info?.supply ?? 0n;
-  const drift = supply - recorded;
+  const { totals: t, recorded, supply, drift } = await supplyFigures(d.pool, d.chain, mintAddress);
   d.metrics.supplyDrift.set(Number(drift));
   if (drift !== 0n && t.unresolvedOutbox === 0) {
     d.logger.error({ mint: mintAddress, supply: supply.toString(), recorded: recorded.toString(), drift: drift.toString() }, 'token supply does not match the minted readings');
@@ -55,12 +61,7 @@ export interface AuditReport {
  * the supply, matching every recorded wallet also proves no other account holds tokens.
  */
 export async function auditSupply(o: { pool: Pool; chain: ChainClient; metrics?: Metrics; mintAddress: string }): Promise<AuditReport> {
-  const info = await o.chain.getMintInfo(o.mintAddress);
-  const t = await recordedTotals(o.pool);
-  const readings = numericToBaseUnits(t.readingsKwh);
-  const operator = numericToBaseUnits(t.operatorKwh);
-  const recorded = readings + operator;
-  const supply = info?.supply ?? 0n;
+  const { info, totals: t, readings, operator, recorded, supply, drift } = await supplyFigures(o.pool, o.chain, o.mintAddress);
   const perWallet = await walletMintedKwh(o.pool);
   const wallets = [...perWallet.keys()];
   const balances = await o.chain.getTokenBalances(o.mintAddress, wallets);
@@ -70,7 +71,6 @@ export async function auditSupply(o: { pool: Pool; chain: ChainClient; metrics?:
     const have = balances.get(w) ?? 0n;
     if (want !== have) mismatches.push({ wallet: w, chain_base_units: have.toString(), recorded_base_units: want.toString() });
   }
-  const drift = supply - recorded;
   o.metrics?.supplyDrift.set(Number(drift));
   return {
     mint: o.mintAddress,

@@ -20,11 +20,11 @@ export interface ChainConnection {
 
 type ChainConfig = Pick<Config, 'DATA_DIR' | 'SOLANA_RPC_URL' | 'SOLANA_CLUSTER' | 'LEDGER_PORT' | 'MINT_AUTHORITY_KEYPAIR'>;
 
-export function keypairPath(config: ChainConfig): string {
+function keypairPath(config: ChainConfig): string {
   return config.MINT_AUTHORITY_KEYPAIR ?? join(config.DATA_DIR, 'keys', 'mint-authority.json');
 }
 
-export function ledgerStateFile(config: ChainConfig): string {
+function ledgerStateFile(config: ChainConfig): string {
   return join(config.DATA_DIR, 'ledger', 'ledger.bin');
 }
 

@@ -1,3 +1,4 @@
+import { kwhMetricValue, numericToBaseUnits } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import { unmintedStats } from '../store/mint-readings.js';
 import type { Pool } from '../store/pool.js';
@@ -5,7 +6,7 @@ import type { Pool } from '../store/pool.js';
 /** Mint lag for dashboards: unminted kWh (a float is fine here, the audit is exact) and the oldest one's age. */
 export async function refreshUnmintedGauges(pool: Pool, metrics: Metrics): Promise<void> {
   const s = await unmintedStats(pool);
-  metrics.unmintedKwh.set(Number(s.kwh));
+  metrics.unmintedKwh.set(kwhMetricValue(numericToBaseUnits(s.kwh)));
   metrics.oldestUnmintedAge.set(s.oldestReceivedAt ? Math.max(0, (Date.now() - s.oldestReceivedAt.getTime()) / 1000) : 0);
 }
 

@@ -57,8 +57,7 @@ export function createMinter(o: MinterOptions) {
   const d: MintDeps = { ...o, logger: o.logger.child({ component: 'minter' }), isStopping: () => stopping };
 
   const mintRow = async (create: boolean): Promise<TokenMintRow> => {
-    mint ??= await resolveMint({ pool: o.pool, chain: o.chain, configuredMint: o.configuredMint, cluster: o.cluster, logger: o.logger, create,
-      onRpcError: (method) => o.metrics.chainRpcErrors.inc({ method }) });
+    mint ??= await resolveMint({ pool: o.pool, chain: o.chain, configuredMint: o.configuredMint, cluster: o.cluster, logger: o.logger, create });
     return mint;
   };
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChainClient } from '../chain/client.js';
 import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
-import { baseUnitsToKwh } from '../domain/kwh.js';
+import { kwhMetricValue } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import { confirmOutbox, markSent, releaseOutbox, type OutboxRow } from '../store/outbox.js';
 import type { Pool } from '../store/pool.js';
@@ -120,7 +120,7 @@ export async function settle(
     d.metrics.mintTransactions.inc({ outcome });
     if (outcome === 'confirmed') {
       rep.confirmedBaseUnits += res.totalBaseUnits;
-      d.metrics.tokensMinted.inc(Number(baseUnitsToKwh(res.totalBaseUnits)));
+      d.metrics.tokensMinted.inc(kwhMetricValue(res.totalBaseUnits));
     } else {
       d.logger.warn({ outbox_id: t.id, signature: t.signature, outcome, why, readings_released: res.readings }, 'mint transaction did not land; its readings are released for a rebuild');
     }

@@ -5,12 +5,30 @@ import type { Pool } from '../store/pool.js';
 import type { ChainConnection } from './connect.js';
 import { startGaugeRefresh } from './gauges.js';
 import { createMinter, type Minter } from './minter.js';
+import type { MintHooks } from './settle.js';
 import { scheduleMinting } from './schedule.js';
 import { MintSetupError } from './token.js';
+
+type MinterConfig = Pick<Config, 'MINT_ADDRESS' | 'SOLANA_CLUSTER' | 'MINT_MAX_READINGS_PER_RUN'>;
 
 export interface Minting {
   minter: Minter;
   stop(): Promise<void>;
+}
+
+/** The minter for this config and chain connection: one mapping, shared by the daemon and the CLI. */
+export function createConfiguredMinter(o: { config: MinterConfig; pool: Pool; metrics: Metrics; logger: Logger; chain: ChainConnection; hooks?: MintHooks }): Minter {
+  return createMinter({
+    pool: o.pool,
+    chain: o.chain.client,
+    metrics: o.metrics,
+    logger: o.logger,
+    payer: o.chain.payer,
+    configuredMint: o.config.MINT_ADDRESS,
+    cluster: o.config.SOLANA_CLUSTER,
+    maxReadingsPerRun: o.config.MINT_MAX_READINGS_PER_RUN,
+    hooks: o.hooks,
+  });
 }
 
 /**
@@ -30,17 +48,7 @@ export async function startMinting(o: {
 }): Promise<Minting> {
   const { config, chain, metrics } = o;
   const log = o.logger.child({ component: 'mint' });
-  const minter = createMinter({
-    pool: o.pool,
-    chain: chain.client,
-    metrics,
-    logger: o.logger,
-    payer: chain.payer,
-    configuredMint: config.MINT_ADDRESS,
-    cluster: config.SOLANA_CLUSTER,
-    maxReadingsPerRun: config.MINT_MAX_READINGS_PER_RUN,
-    hooks: o.onStep ? { step: o.onStep } : undefined,
-  });
+  const minter = createConfiguredMinter({ ...o, hooks: o.onStep ? { step: o.onStep } : undefined });
   try {
     const mint = await minter.ensureMint();
     await minter.reconcile();

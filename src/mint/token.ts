@@ -1,7 +1,6 @@
 import { PublicKey } from '@solana/web3.js';
 import type { Logger } from 'pino';
 import type { ChainClient, MintInfo } from '../chain/client.js';
-import { ChainUnavailableError } from '../chain/errors.js';
 import { DECIMALS } from '../domain/kwh.js';
 import type { Pool } from '../store/pool.js';
 import { getTokenMint, recordTokenMint, type TokenMintRow } from '../store/token-mint.js';
@@ -13,16 +12,6 @@ export class MintSetupError extends Error {
 
 /** Lamports the local-ledger payer is topped up to (ATA rent ≈ 0.002 SOL per new wallet). */
 export const LOCAL_FUNDING_LAMPORTS = 1_000_000_000_000n;
-
-export async function genesisHash(chain: ChainClient, onRpcError?: (method: string) => void): Promise<string> {
-  // The client has no wrapper for this one call; failures map to the same error type and counter.
-  try {
-    return await chain.connection.getGenesisHash();
-  } catch (err) {
-    onRpcError?.('getGenesisHash');
-    throw new ChainUnavailableError('getGenesisHash', (err as Error).message, { cause: err });
-  }
-}
 
 function checkUsable(info: MintInfo | null, address: string, authority: string): MintInfo {
   if (!info) throw new MintSetupError(`mint ${address} does not exist on this chain (ledger state lost, or wrong SOLANA_RPC_URL?)`);
@@ -45,11 +34,10 @@ export async function resolveMint(o: {
   cluster: string;
   logger: Logger;
   create: boolean;
-  onRpcError?: (method: string) => void;
 }): Promise<TokenMintRow> {
   const log = o.logger.child({ component: 'token' });
   const authority = o.chain.payer.toBase58();
-  const genesis = await genesisHash(o.chain, o.onRpcError);
+  const genesis = await o.chain.getGenesisHash();
   const recorded = await getTokenMint(o.pool);
   if (recorded) {
     if (o.configuredMint && o.configuredMint !== recorded.mint_address) {

@@ -37,18 +37,18 @@ export async function getReadingMintState(pool: pg.Pool, id: string): Promise<Re
 }
 
 export interface UnmintedStats {
-  count: number;
+  /** exact NUMERIC sum as text */
   kwh: string;
   oldestReceivedAt: Date | null;
 }
 
 export async function unmintedStats(pool: pg.Pool): Promise<UnmintedStats> {
-  const r = await pool.query<{ n: string; kwh: string; oldest: Date | null }>(
-    `SELECT count(*) AS n, coalesce(sum(kwh_amount), 0)::text AS kwh, min(received_at) AS oldest
+  const r = await pool.query<{ kwh: string; oldest: Date | null }>(
+    `SELECT coalesce(sum(kwh_amount), 0)::text AS kwh, min(received_at) AS oldest
      FROM meter_readings WHERE NOT minted`,
   );
   const row = r.rows[0]!;
-  return { count: Number(row.n), kwh: row.kwh, oldestReceivedAt: row.oldest };
+  return { kwh: row.kwh, oldestReceivedAt: row.oldest };
 }
 
 export interface UnmintedRow {

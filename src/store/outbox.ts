@@ -8,7 +8,6 @@ import { withTransaction } from './pool.js';
  * reconcile racing a run, or two gateways) cannot both apply it.
  */
 export type OutboxStatus = 'pending' | 'sent' | 'confirmed' | 'expired' | 'failed';
-export const UNRESOLVED: readonly OutboxStatus[] = ['pending', 'sent'];
 
 export interface NewOutboxTx {
   kind: 'readings' | 'operator';
@@ -112,10 +111,6 @@ export async function markSent(pool: pg.Pool, id: string, refusal: string | null
   );
 }
 
-export async function noteError(pool: pg.Pool, id: string, error: string): Promise<void> {
-  await pool.query(`UPDATE mint_outbox SET error = $2, updated_at = now() WHERE id = $1 AND status IN ('pending', 'sent')`, [id, error]);
-}
-
 export interface Resolution {
   /** false when the row was already resolved by someone else (nothing changed) */
   applied: boolean;
@@ -164,9 +159,4 @@ export async function listUnresolved(pool: pg.Pool, limit = 10_000): Promise<Out
     [limit],
   );
   return r.rows;
-}
-
-export async function getOutbox(pool: pg.Pool, id: string): Promise<OutboxRow | null> {
-  const r = await pool.query<OutboxRow>(`SELECT ${COLUMNS} FROM mint_outbox WHERE id = $1`, [id]);
-  return r.rows[0] ?? null;
 }

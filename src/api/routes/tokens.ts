@@ -1,34 +1,38 @@
+import type { FastifyReply } from 'fastify';
 import { baseUnitsToKwh } from '../../domain/kwh.js';
 import { forbidden } from '../../domain/errors.js';
 import type { TokenService } from '../../mint/service.js';
 import type { RouteModule } from '../app.js';
 import { freeText, kwhString, pageQuery, walletString, withErrors } from '../schemas.js';
 
+/** What both single-mint routes answer: 200 once finalized, 202 while the outbox still settles it. */
+const txOutcome = {
+  success: { type: 'boolean' },
+  status: { type: 'string', enum: ['confirmed', 'pending'] },
+  transaction_signature: { type: 'string' },
+} as const;
+
 const mintResult = {
   type: 'object',
   required: ['success', 'status', 'transaction_signature', 'tokens_minted', 'reading_id'],
-  properties: {
-    success: { type: 'boolean' },
-    status: { type: 'string', enum: ['confirmed', 'pending'] },
-    transaction_signature: { type: 'string' },
-    tokens_minted: { type: 'string' },
-    reading_id: { type: 'integer' },
-  },
+  properties: { ...txOutcome, tokens_minted: { type: 'string' }, reading_id: { type: 'integer' } },
 } as const;
 
 const operatorResult = {
   type: 'object',
   required: ['success', 'status', 'transaction_signature', 'operator_mint_id', 'wallet_address', 'amount', 'reason'],
   properties: {
-    success: { type: 'boolean' },
-    status: { type: 'string', enum: ['confirmed', 'pending'] },
-    transaction_signature: { type: 'string' },
+    ...txOutcome,
     operator_mint_id: { type: 'string' },
     wallet_address: { type: 'string' },
     amount: { type: 'string' },
     reason: { type: 'string' },
   },
 } as const;
+
+function sendOutcome(reply: FastifyReply, r: { status: 'confirmed' | 'pending'; signature: string }, body: Record<string, unknown>) {
+  return reply.code(r.status === 'confirmed' ? 200 : 202).send({ success: r.status === 'confirmed', status: r.status, transaction_signature: r.signature, ...body });
+}
 
 const runResult = {
   type: 'object',
@@ -70,10 +74,7 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
       // that the wallet really is the reading's.
       if (p.role !== 'admin' && p.wallet !== req.body.wallet_address) throw forbidden('you may only mint readings for your own wallet');
       const r = await tokens.mintReading(String(req.body.reading_id), req.body.wallet_address);
-      return reply.code(r.status === 'confirmed' ? 200 : 202).send({
-        success: r.status === 'confirmed', status: r.status, transaction_signature: r.signature,
-        tokens_minted: baseUnitsToKwh(r.baseUnits), reading_id: req.body.reading_id,
-      });
+      return sendOutcome(reply, r, { tokens_minted: baseUnitsToKwh(r.baseUnits), reading_id: req.body.reading_id });
     });
 
     app.post<{ Body: { wallet_address: string; amount: string; reason: string } }>('/api/admin/tokens/mint', {
@@ -90,10 +91,7 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
     }, async (req, reply) => {
       const b = req.body;
       const r = await tokens.operatorMint({ wallet: b.wallet_address, amountKwh: b.amount, reason: b.reason, requestedBy: req.principal!.sub });
-      return reply.code(r.status === 'confirmed' ? 200 : 202).send({
-        success: r.status === 'confirmed', status: r.status, transaction_signature: r.signature, operator_mint_id: r.operatorMintId,
-        wallet_address: b.wallet_address, amount: baseUnitsToKwh(r.baseUnits), reason: b.reason,
-      });
+      return sendOutcome(reply, r, { operator_mint_id: r.operatorMintId, wallet_address: b.wallet_address, amount: baseUnitsToKwh(r.baseUnits), reason: b.reason });
     });
 
     app.post('/api/admin/tokens/mint-run', {

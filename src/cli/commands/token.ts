@@ -3,7 +3,8 @@ import { baseUnitsToKwh } from '../../domain/kwh.js';
 import { createMetrics } from '../../metrics/registry.js';
 import { auditSupply } from '../../mint/audit.js';
 import { connectChain, type ChainConnection } from '../../mint/connect.js';
-import { createMinter, type Minter } from '../../mint/minter.js';
+import type { Minter } from '../../mint/minter.js';
+import { createConfiguredMinter } from '../../mint/start.js';
 import type { Pool } from '../../store/pool.js';
 import { CliError, cliContext, output, withDatabase, type CliContext } from '../context.js';
 
@@ -15,10 +16,7 @@ export async function withMinting<T>(ctx: CliContext, fn: (pool: Pool, chain: Ch
   return withDatabase(ctx, async (pool) => {
     const chain = await connectChain({ config: ctx.config, logger: ctx.logger, ledger: 'reuse' });
     try {
-      const minter = createMinter({
-        pool, chain: chain.client, metrics: createMetrics(), logger: ctx.logger, payer: chain.payer,
-        configuredMint: ctx.config.MINT_ADDRESS, cluster: ctx.config.SOLANA_CLUSTER, maxReadingsPerRun: ctx.config.MINT_MAX_READINGS_PER_RUN,
-      });
+      const minter = createConfiguredMinter({ config: ctx.config, pool, chain, metrics: createMetrics(), logger: ctx.logger });
       return await fn(pool, chain, minter);
     } finally {
       await chain.stop();
