@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { readOrCreateSecret } from '../secrets.js';
+import { readOrCreateSecret } from '../data-dir.js';
 
 /**
  * The API's JWT keys. Production must be given a secret or public key; anywhere else a random

@@ -25,7 +25,11 @@ export function cliContext(cmd: Command): CliContext {
  * Runs fn with a migrated pool on the daemon's database: DATABASE_URL, or the embedded one under
  * DATA_DIR (the running daemon's server if it is up, else started just for this command).
  */
-export async function withDatabase<T>(ctx: CliContext, fn: (pool: Pool, url: string) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  ctx: CliContext,
+  fn: (pool: Pool, url: string) => Promise<T>,
+  opts: { migrate?: boolean } = {},
+): Promise<T> {
   let url = ctx.config.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!url) {
@@ -35,7 +39,7 @@ export async function withDatabase<T>(ctx: CliContext, fn: (pool: Pool, url: str
   }
   const pool = createPool(url, 4, ctx.logger);
   try {
-    await migrate(url, ctx.logger);
+    if (opts.migrate !== false) await migrate(url, ctx.logger);
     return await fn(pool, url);
   } finally {
     await pool.end();

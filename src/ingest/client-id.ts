@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { readOrCreateFile } from '../data-dir.js';
+
+const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * The subscriber's client-id prefix when MQTT_CLIENT_ID is not set: generated once and kept in
@@ -11,21 +13,8 @@ import { join } from 'node:path';
  * container, which would strand those sessions.
  */
 export async function stableClientId(dataDir: string): Promise<string> {
-  const file = join(dataDir, 'mqtt-client-id');
-  try {
-    const id = (await readFile(file, 'utf8')).trim();
-    if (/^[A-Za-z0-9._-]{1,64}$/.test(id)) return id;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 30);
-  const id = `gridmint-${host}-${randomBytes(4).toString('hex')}`;
-  await mkdir(dataDir, { recursive: true });
-  try {
-    await writeFile(file, `${id}\n`, { flag: 'wx' });
-    return id;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
-    throw err;
-  }
+  const make = () => `gridmint-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 30)}-${randomBytes(4).toString('hex')}`;
+  const id = await readOrCreateFile(join(dataDir, 'mqtt-client-id'), make, { file: 0o644, dir: 0o750 });
+  if (!CLIENT_ID.test(id)) throw new Error(`${join(dataDir, 'mqtt-client-id')} does not hold a valid MQTT client id; delete it or set MQTT_CLIENT_ID`);
+  return id;
 }

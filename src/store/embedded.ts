@@ -3,7 +3,7 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { readOrCreateSecret } from '../secrets.js';
+import { readOrCreateSecret } from '../data-dir.js';
 
 export interface EmbeddedDatabase {
   url: string;

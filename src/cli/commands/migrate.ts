@@ -8,8 +8,7 @@ export function registerMigrate(program: Command): void {
     .description('apply pending database migrations (the daemon also does this at start-up)')
     .action(async (_opts, cmd: Command) => {
       const ctx = cliContext(cmd);
-      // withDatabase already migrates; run once more to report what this call applied.
-      const applied = await withDatabase(ctx, async (_pool, url) => migrate(url, ctx.logger));
+      const applied = await withDatabase(ctx, async (_pool, url) => migrate(url, ctx.logger), { migrate: false });
       output(ctx, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     });
 }
