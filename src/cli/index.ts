@@ -4,7 +4,6 @@ import { registerStart } from './commands/start.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerMeter } from './commands/meter.js';
-// @@commands
 import { registerSimulate } from './commands/simulate.js';
 import { registerToken } from './commands/token.js';
 import { registerMint } from './commands/mint.js';
@@ -19,7 +18,6 @@ registerStart(program);
 registerMigrate(program);
 registerKeygen(program);
 registerMeter(program);
-// @@register
 registerSimulate(program);
 registerToken(program);
 registerMint(program);

@@ -185,9 +185,9 @@ export class LedgerEngine {
   }
 
   /**
-   * Balance by raw key bytes. The public getBalance(address) spends ~35 µs in @solana/kit's
-   * address codec, 70 times per mint tx (pre/post balances) — that was 70 % of the ledger's
-   * per-tx cost. litesvm 1.5's native handle takes the 32 bytes directly (< 1 µs).
+   * Balance by raw key bytes. The public getBalance(address) goes through @solana/kit's address
+   * codec, called for every account of every transaction (pre/post balances), which dominated the
+   * ledger's per-transaction cost in profiles; litesvm 1.5's native handle takes the 32 bytes.
    */
   private rawLamports(key: Uint8Array): number {
     const inner = (this.svm as unknown as { inner?: { getBalance?: (k: Uint8Array) => bigint | null } }).inner;

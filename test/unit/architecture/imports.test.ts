@@ -35,14 +35,14 @@ function files(dir: string): string[] {
 
 /** The top-level unit of src/ a path belongs to: a folder name, or a root file's name. */
 function unitOf(path: string): string {
-  const first = relative(SRC, path).split(sep)[0];
+  const first = relative(SRC, path).split(sep)[0] ?? '';
   return first.replace(/\.(ts|js)$/, '');
 }
 
 function imports(source: string): string[] {
   const found: string[] = [];
   const re = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-  for (const m of source.matchAll(re)) found.push(m[1] ?? m[2]);
+  for (const m of source.matchAll(re)) found.push(m[1] ?? m[2] ?? '');
   return found;
 }
 
