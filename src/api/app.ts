@@ -40,6 +40,12 @@ function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
 }
 
+/** fastify's own 4xx errors, named in the API's error catalogue */
+const CLIENT_ERROR_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+};
+
 function statusClass(code: number): string {
   return `${Math.floor(code / 100)}xx`;
 }
@@ -67,6 +73,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler());
+  // The API speaks JSON only. fastify would hand a text/plain body to a route as a string; without
+  // that parser every content type other than application/json is refused 415 before any route.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   // The request id in every response lets a caller quote it and the SRE find the log lines.
   app.addHook('onRequest', async (request, reply) => {
@@ -121,7 +130,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return reply.code(429).send({ error: body ?? { code: 'rate_limited', message: 'too many requests' } });
     }
     if (status < 500) {
-      const code = (err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request';
+      const code = CLIENT_ERROR_CODES[(err as FastifyError).code] ?? 'bad_request';
       return reply.code(status).send({ error: { code, message: err.message } });
     }
     request.log.error({ err }, 'request failed');

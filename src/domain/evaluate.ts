@@ -5,6 +5,7 @@ import { isValidPublicKey, verifyEd25519 } from './keys.js';
 import { kwhToBaseUnits } from './kwh.js';
 import { MAX_PAYLOAD_BYTES, readingSchema, type SignedReading } from './reading.js';
 import type { RejectReason } from './reasons.js';
+import { findUnsafeChar } from './text.js';
 
 /** What ingestion needs to know about the meter named in the topic. */
 export interface MeterSnapshot {
@@ -29,6 +30,32 @@ const ajv = new Ajv({ allErrors: false, strict: true });
 addFormats.default(ajv, ['date-time']);
 const validateSchema = ajv.compile<SignedReading>(readingSchema);
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const RAW_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/**
+ * A JSON string (key or value) that decodes to NUL, a control character or a lone surrogate
+ * ("\u0000", "\ud800"): valid JSON, but not text any field of a reading may hold. Iterative, so a
+ * deeply nested 4 KiB document cannot exhaust the stack.
+ */
+function unsafeStringIn(root: unknown): string | null {
+  const stack: { v: unknown; path: string }[] = [{ v: root, path: '' }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      const bad = findUnsafeChar(v);
+      if (bad) return `${path || '/'}: ${bad}`;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        const bad = findUnsafeChar(k);
+        if (bad) return `${path}: key with ${bad}`;
+        stack.push({ v: child, path: `${path}/${k.length > 40 ? `${k.slice(0, 40)}…` : k}` });
+      }
+    }
+  }
+  return null;
+}
+
 function reject(reason: RejectReason, detail: string, meterId: string | null): Evaluation {
   return { ok: false, reason, detail, meterId };
 }
@@ -46,12 +73,23 @@ export function evaluateReading(
   limits: EvaluationLimits,
 ): Evaluation {
   if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return reject('invalid_encoding', 'not valid UTF-8', topicMeterId);
+  }
+  // JSON allows tab, LF and CR between tokens; any other control character is junk in a reading
+  const control = RAW_CONTROL.exec(text);
+  if (control) return reject('invalid_encoding', `control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at ${control.index}`, topicMeterId);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    parsed = JSON.parse(text);
   } catch (err) {
-    return reject('invalid_payload', `not UTF-8 JSON: ${(err as Error).message}`, topicMeterId);
+    return reject('invalid_payload', `not JSON: ${(err as Error).message}`, topicMeterId);
   }
+  const escaped = unsafeStringIn(parsed);
+  if (escaped) return reject('invalid_encoding', escaped, topicMeterId);
   if (!validateSchema(parsed)) {
     const e = validateSchema.errors![0]!;
     const where = e.instancePath || '/';

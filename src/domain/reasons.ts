@@ -16,6 +16,8 @@ export const REJECT_REASONS = [
   'invalid_wallet',
   'wallet_mismatch',
   'conflict',
+  'invalid_encoding',
+  'unprocessable',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -36,4 +38,6 @@ export const REASON_TEXT: Record<RejectReason, string> = {
   invalid_wallet: 'wallet_address is not a valid Solana public key',
   wallet_mismatch: 'wallet_address is not the registered owner of this meter',
   conflict: 'a different reading for this meter and timestamp is already stored',
+  invalid_encoding: 'payload is not valid UTF-8 or contains NUL, control characters or lone surrogates',
+  unprocessable: 'the gateway could not process or store this message; it is kept in quarantine',
 };

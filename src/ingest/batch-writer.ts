@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
+import type { RejectReason } from '../domain/reasons.js';
 import { insertReadings, markMetersSeen, type ReadingRow } from '../store/readings.js';
 import { insertQuarantine, type QuarantineRow } from '../store/rejected.js';
 import { withTransaction, type Pool } from '../store/pool.js';
 import type { Verdict } from './evaluate-batch.js';
+import { GaveUp, isolatePoison } from './failure.js';
 import type { IngestResult, Transport } from './types.js';
 
 export interface WriteItem {
@@ -13,45 +15,80 @@ export interface WriteItem {
   verdict: Verdict;
 }
 
-/** SQLSTATE classes 22 (data exception) and 23 (integrity): the row is the problem, not the server. */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^(22|23)/.test(code);
+/**
+ * Runs one database step under the pipeline's retry policy: transient failures are retried until
+ * they pass (or the pipeline is aborted, which rethrows the error as is); anything else ends in a
+ * GaveUp — at once when deterministic, after `unknownTries` attempts when unrecognised.
+ */
+export type Attempt = <T>(operation: string, fn: () => Promise<T>, unknownTries: number) => Promise<T>;
+
+export interface WriteDeps {
+  pool: Pool;
+  log: Logger;
+  attempt: Attempt;
+  /** how often an unrecognised error is retried on a whole batch before it is split */
+  unknownTries: number;
+  /** a message whose quarantine write failed too: it is acknowledged without being stored */
+  dropped(reason: RejectReason): void;
 }
 
 /**
  * One transaction per batch: readings inserted (duplicates and conflicts classified by the
  * database), every refusal — conflicts included — quarantined, last_seen_at bumped. Nothing is
- * acknowledged before this resolves. A row Postgres itself refuses (e.g. a timestamp ajv allowed
- * but timestamptz cannot hold) would otherwise fail its batch forever, so on a data error the
- * batch is written row by row and the offending row is quarantined as invalid_payload instead.
+ * acknowledged before this resolves.
+ *
+ * A batch the database refuses for its content (or for a reason nobody recognises, after
+ * retries) is split in halves until the offending message is alone; that message is quarantined
+ * instead (or, if even that fails, logged, counted as dropped and acknowledged), and every other
+ * message of the batch is written normally. Halves are not retried for unknown errors: the whole
+ * batch already was.
  */
-export async function writeBatch(pool: Pool, items: WriteItem[], seenMeters: string[], log: Logger): Promise<IngestResult[]> {
-  try {
-    return await writeOnce(pool, items, seenMeters);
-  } catch (err) {
-    if (!isDataError(err) || items.length === 0) throw err;
-    log.warn({ err: (err as Error).message, size: items.length }, 'database refused a row; writing the batch row by row');
+export async function writeBatch(items: WriteItem[], seenMeters: string[], deps: WriteDeps): Promise<IngestResult[]> {
+  let split = false;
+  const results = await isolatePoison(
+    items,
+    (part, depth) => {
+      if (depth > 0 && !split) {
+        split = true;
+        deps.log.warn({ size: items.length }, 'a batch failed for a reason retrying cannot fix; splitting it to isolate the message');
+      }
+      return deps.attempt('ingest_write', () => writeOnce(deps.pool, part, depth === 0 ? seenMeters : []), depth === 0 ? deps.unknownTries : 1);
+    },
+    (item, err) => writePoisoned(item, err, deps),
+  );
+  if (split && seenMeters.length) {
+    await withTransaction(deps.pool, (c) => markMetersSeen(c, seenMeters, new Date())).catch((err: Error) =>
+      deps.log.warn({ err: err.message }, 'could not mark meters seen after isolating a bad message'),
+    );
   }
-  const results: IngestResult[] = [];
-  for (const item of items) {
-    try {
-      results.push(...(await writeOnce(pool, [item], [])));
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-      const v = item.verdict;
-      const verdict: Verdict = {
+  return results;
+}
+
+/** The message the database would not take: quarantined with the reason, or dropped if even that fails. */
+async function writePoisoned(item: WriteItem, cause: GaveUp, deps: WriteDeps): Promise<IngestResult> {
+  const v = item.verdict;
+  const verdict: Extract<Verdict, { ok: false }> = v.ok
+    ? {
         ok: false,
-        reason: 'invalid_payload',
-        detail: `database refused the reading: ${(err as Error).message}`,
+        reason: cause.kind === 'deterministic' ? 'invalid_payload' : 'unprocessable',
+        detail: `database refused the reading: ${cause.message}`,
         meterId: v.meterId,
         timestamp: v.timestamp,
-      };
-      results.push(...(await writeOnce(pool, [{ ...item, verdict }], [])));
-    }
+      }
+    : v;
+  const refused = { ...item, verdict };
+  try {
+    const [r] = await deps.attempt('ingest_quarantine', () => writeOnce(deps.pool, [refused], []), 1);
+    return r!;
+  } catch (err) {
+    if (!(err instanceof GaveUp)) throw err; // aborted at shutdown
+    deps.dropped(verdict.reason);
+    deps.log.error(
+      { reason: verdict.reason, source: item.source, meter: verdict.meterId, rawBytes: item.payload.length, err: (err as Error).message },
+      'cannot quarantine a message; acknowledging it without storing it',
+    );
+    return { outcome: verdict.reason, meterId: verdict.meterId, readingId: null, timestamp: verdict.timestamp, detail: verdict.detail };
   }
-  await withTransaction(pool, (c) => markMetersSeen(c, seenMeters, new Date()));
-  return results;
 }
 
 async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): Promise<IngestResult[]> {

@@ -4,8 +4,10 @@ import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import { writeBatch, type WriteItem } from './batch-writer.js';
 import type { Verdict } from './evaluate-batch.js';
+import { isolatePoison, withRetry, type RetryHooks } from './failure.js';
 import { IngestCounters } from './ingest-counters.js';
 import type { MeterCache } from './meter-cache.js';
+import { SeenThrottle } from './seen-throttle.js';
 import type { IngestMessage, IngestResult, IngestSink } from './types.js';
 import type { Verifier } from './verifier.js';
 
@@ -31,7 +33,8 @@ const CHUNK_MAX = 100;
 // 2 cores (the commit path is not the bottleneck; CPU is), and one keeps the meters rows' FK
 // KEY SHARE locks single-holder. The ack chain below keeps PUBACK order for any value.
 const MAX_WRITES = 1;
-const SEEN_THROTTLE_MS = 30_000;
+// Attempts an unrecognised error gets on a whole chunk or batch before it is split to find the message.
+const UNKNOWN_TRIES = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -46,8 +49,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *   large ones, because messages pile up while the previous commit runs.
  * - A message's `done` runs only after the commit of its batch, and batches are acknowledged in
  *   arrival order even when two transactions overlap, so PUBACKs for one connection stay in order.
- * - A failing database step is retried with backoff (100 ms → 5 s) until it succeeds or the
- *   pipeline is aborted at shutdown; nothing is dropped and nothing is acknowledged meanwhile.
+ * - A step that fails transiently (database away, deadlock) is retried with backoff (100 ms → 5 s)
+ *   until it succeeds or the pipeline is aborted at shutdown; nothing is dropped and nothing is
+ *   acknowledged meanwhile. A step that fails because of what a message contains is split until
+ *   that message is alone, which is then quarantined and acknowledged (see failure.ts).
  */
 export class IngestPipeline implements IngestSink {
   private queue: IngestMessage[] = [];
@@ -62,13 +67,14 @@ export class IngestPipeline implements IngestSink {
   private ackTail: Promise<void> = Promise.resolve();
   private inFlight = new Set<IngestMessage[]>();
   private dispatchTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  private seen = new Map<string, number>();
+  private readonly seen = new SeenThrottle();
   private roomWaiters: (() => void)[] = [];
   private aborted = false;
   private stopping = false;
   private readonly verifySlots: number;
   private readonly counters: IngestCounters;
   private readonly log: Logger;
+  private readonly hooks: RetryHooks;
 
   constructor(
     private readonly pool: Pool,
@@ -81,6 +87,16 @@ export class IngestPipeline implements IngestSink {
     this.log = logger.child({ component: 'ingest' });
     this.verifySlots = Math.max(1, verifier.workers) * 2;
     this.counters = new IngestCounters(metrics);
+    this.hooks = {
+      aborted: () => this.aborted,
+      failed: (operation, attempt, kind, err) => {
+        this.metrics.dbErrors.inc({ operation });
+        if (attempt === 1 || attempt % 20 === 0) {
+          this.log.warn({ operation, attempt, kind, err: (err as Error)?.message, pending: this.pending }, 'ingest step failed; holding acknowledgements');
+        }
+      },
+      recovered: (operation, attempts) => this.log.info({ operation, attempts }, 'ingest recovered; acknowledging again'),
+    };
   }
 
   get accepting(): boolean {
@@ -90,6 +106,8 @@ export class IngestPipeline implements IngestSink {
   submit(msg: IngestMessage): boolean {
     if (this.stopping || this.pending >= this.opts.maxPending) return false;
     this.counters.received(msg.source);
+    // A transport bug must not hand a string (or anything else) to code that expects bytes.
+    if (!Buffer.isBuffer(msg.payload)) msg.payload = Buffer.from(typeof msg.payload === 'string' ? msg.payload : String(msg.payload));
     let answered = false;
     const done = msg.done;
     msg.done = (r) => {
@@ -131,7 +149,7 @@ export class IngestPipeline implements IngestSink {
       this.verifying.push(chunk);
       this.inFlight.add(chunk.msgs);
       this.verifySlotsUsed++;
-      void this.retry('meter_lookup', () => this.verify(chunk.msgs)).then(
+      void this.verify(chunk.msgs).then(
         (verdicts) => {
           chunk.verdicts = verdicts;
           this.verifySlotsUsed--;
@@ -163,8 +181,14 @@ export class IngestPipeline implements IngestSink {
       const batch = this.readyMsgs.splice(0, items.length);
       this.inFlight.add(batch);
       this.writesOpen++;
-      const seen = this.seenMeters(items);
-      const committed = this.retry('ingest_write', () => writeBatch(this.pool, items, seen, this.log));
+      const seen = this.seen.due(items);
+      const committed = writeBatch(items, seen, {
+        pool: this.pool,
+        log: this.log,
+        attempt: (operation, fn, tries) => withRetry(operation, fn, tries, this.hooks),
+        unknownTries: UNKNOWN_TRIES,
+        dropped: (reason) => this.metrics.ingestDropped.inc({ reason }),
+      });
       committed.then(
         () => {
           this.writesOpen--;
@@ -187,7 +211,19 @@ export class IngestPipeline implements IngestSink {
     }
   }
 
-  private async verify(batch: IngestMessage[]): Promise<Verdict[]> {
+  /** Verdicts for a chunk; a message that makes verification fail gets a verdict of its own. */
+  private verify(chunk: IngestMessage[]): Promise<Verdict[]> {
+    return isolatePoison(
+      chunk,
+      (part, depth) => withRetry('meter_lookup', () => this.verifyOnce(part), depth === 0 ? UNKNOWN_TRIES : 1, this.hooks),
+      async (m, err): Promise<Verdict> => {
+        this.log.warn({ source: m.source, bytes: m.payload.length, err: err.message }, 'a message could not be evaluated; quarantining it');
+        return { ok: false, reason: err.kind === 'deterministic' ? 'invalid_payload' : 'unprocessable', detail: `could not be evaluated: ${err.message}`, meterId: m.topicMeterId || null, timestamp: null };
+      },
+    );
+  }
+
+  private async verifyOnce(batch: IngestMessage[]): Promise<Verdict[]> {
     const toVerify = batch.filter((m) => !m.refused && m.topicMeterId !== null);
     // '' (HTTP, no meter_id in the payload) needs no lookup
     const snapshots = await this.cache.getSnapshots(toVerify.flatMap((m) => (m.topicMeterId ? [m.topicMeterId] : [])));
@@ -208,21 +244,6 @@ export class IngestPipeline implements IngestSink {
     });
   }
 
-  private seenMeters(items: WriteItem[]): string[] {
-    const now = Date.now();
-    const out: string[] = [];
-    for (const { verdict: v } of items) {
-      if (!v.ok) continue;
-      const last = this.seen.get(v.meterId) ?? 0;
-      if (now - last >= SEEN_THROTTLE_MS) {
-        this.seen.set(v.meterId, now);
-        out.push(v.meterId);
-      }
-    }
-    if (this.seen.size > 200_000) this.seen.clear();
-    return out;
-  }
-
   private complete(batch: IngestMessage[], results: IngestResult[]): void {
     const now = Date.now();
     this.metrics.ingestBatchSize.observe(batch.length);
@@ -240,25 +261,6 @@ export class IngestPipeline implements IngestSink {
   private fail(batch: IngestMessage[], err: Error): void {
     this.inFlight.delete(batch);
     for (const m of batch) m.done(err);
-  }
-
-  private async retry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    let delay = 100;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const v = await fn();
-        if (attempt > 1) this.log.info({ operation, attempts: attempt }, 'ingest recovered; acknowledging again');
-        return v;
-      } catch (err) {
-        if (this.aborted) throw err;
-        this.metrics.dbErrors.inc({ operation });
-        if (attempt === 1 || attempt % 20 === 0) {
-          this.log.warn({ operation, attempt, err: (err as Error).message, pending: this.pending }, 'ingest step failed; holding acknowledgements and retrying');
-        }
-        for (let waited = 0; waited < delay && !this.aborted; waited += 50) await sleep(50);
-        delay = Math.min(delay * 2, 5_000);
-      }
-    }
   }
 
   /**

@@ -21,6 +21,7 @@ export function createMetrics() {
     readingsRejected: new Counter({ name: 'gridmint_readings_rejected_total', help: 'Messages quarantined, by reason code', labelNames: ['reason'], registers: r }),
     ingestBatchSize: new Histogram({ name: 'gridmint_ingest_batch_size', help: 'Messages per ingest commit', buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500], registers: r }),
     ingestCommitSeconds: new Histogram({ name: 'gridmint_ingest_commit_seconds', help: 'From receipt of a message to the commit of its batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
+    ingestDropped: new Counter({ name: 'gridmint_ingest_dropped_total', help: 'Messages acknowledged without being stored because even their quarantine write failed, by reason code', labelNames: ['reason'], registers: r }),
     ingestPending: new Gauge({ name: 'gridmint_ingest_pending', help: 'Messages received but not yet committed (unacknowledged)', registers: r }),
     metersConnected: new Gauge({ name: 'gridmint_meters_connected', help: 'Meters connected to the embedded broker', registers: r }),
     metersStale: new Gauge({ name: 'gridmint_meters_stale', help: 'Active meters that reported in the last 7 days but not in the last hour', registers: r }),
@@ -44,7 +45,10 @@ export function createMetrics() {
     ercAnchorsPending: new Gauge({ name: 'gridmint_erc_anchors_pending', help: 'Certificates whose on-chain memo anchor is not yet confirmed', registers: r }),
   };
   // Pre-create the bounded label values so dashboards show zeros instead of "no data".
-  for (const reason of REJECT_REASONS) m.readingsRejected.inc({ reason }, 0);
+  for (const reason of REJECT_REASONS) {
+    m.readingsRejected.inc({ reason }, 0);
+    m.ingestDropped.inc({ reason }, 0);
+  }
   for (const transport of ['mqtt', 'http']) {
     m.readingsReceived.inc({ transport }, 0);
     m.readingsAccepted.inc({ transport }, 0);

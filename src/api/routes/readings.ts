@@ -31,6 +31,8 @@ export const REASON_STATUS: Record<RejectReason, number> = {
   invalid_wallet: 422,
   wallet_mismatch: 422,
   conflict: 409,
+  invalid_encoding: 400,
+  unprocessable: 422,
 };
 
 const COMMIT_TIMEOUT_MS = 15_000;
@@ -68,12 +70,16 @@ export function readingRoutes(submit: ReadingSubmitter): RouteModule {
             tags: ['readings'],
             summary: 'Submit one signed meter reading (same contract and checks as MQTT)',
             body: readingSchema,
-            response: { 200: acceptedBody, 201: acceptedBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+            response: { 200: acceptedBody, 201: acceptedBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
           },
           validatorCompiler: () => () => true,
         },
         async (request, reply) => {
-          const raw = request.body as Buffer;
+          // No content type and no body reaches here without a parser: nothing to ingest.
+          if (!Buffer.isBuffer(request.body)) {
+            return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send the reading as application/json' } });
+          }
+          const raw = request.body;
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<'timeout'>((resolve) => {
             timer = setTimeout(() => resolve('timeout'), COMMIT_TIMEOUT_MS);
