@@ -75,6 +75,11 @@ export interface RetryHooks {
   failed(operation: string, attempt: number, kind: FailureKind, err: unknown): void;
   /** a step that failed before passed */
   recovered(operation: string, attempts: number): void;
+  /**
+   * Whether the database answers right now. An unrecognised error while it does not is not the
+   * message's fault: it is retried like a transient one, so an outage never turns into drops.
+   */
+  databaseAnswers(): Promise<boolean>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,7 +87,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The retry policy of every ingest step: transient failures wait with backoff (100 ms → 5 s) and
  * try again for as long as it takes; deterministic ones give up at once; unknown ones after
- * `unknownTries` attempts. Giving up throws GaveUp; being aborted rethrows the last error as is.
+ * `unknownTries` attempts while the database answers. Giving up throws GaveUp; being aborted
+ * rethrows the last error as is.
  */
 export async function withRetry<T>(operation: string, fn: () => Promise<T>, unknownTries: number, hooks: RetryHooks): Promise<T> {
   let delay = 100;
@@ -97,7 +103,10 @@ export async function withRetry<T>(operation: string, fn: () => Promise<T>, unkn
       const kind = classifyFailure(err);
       hooks.failed(operation, attempt, kind, err);
       if (kind === 'deterministic') throw new GaveUp('deterministic', err);
-      if (kind === 'unknown' && ++unknown >= unknownTries) throw new GaveUp('unknown', err);
+      if (kind === 'unknown' && ++unknown >= unknownTries) {
+        if (await hooks.databaseAnswers()) throw new GaveUp('unknown', err);
+        unknown = 0;
+      }
       for (let waited = 0; waited < delay && !hooks.aborted(); waited += 50) await sleep(50);
       delay = Math.min(delay * 2, 5_000);
     }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EvaluationLimits, MeterSnapshot } from '../domain/evaluate.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { Pool } from '../store/pool.js';
+import { ping, type Pool } from '../store/pool.js';
 import { writeBatch, type WriteItem } from './batch-writer.js';
 import type { Verdict } from './evaluate-batch.js';
 import { isolatePoison, withRetry, type RetryHooks } from './failure.js';
@@ -96,6 +96,7 @@ export class IngestPipeline implements IngestSink {
         }
       },
       recovered: (operation, attempts) => this.log.info({ operation, attempts }, 'ingest recovered; acknowledging again'),
+      databaseAnswers: () => ping(pool),
     };
   }
 

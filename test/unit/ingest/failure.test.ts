@@ -19,7 +19,12 @@ describe('classifyFailure', () => {
   });
 });
 
-const hooks = (log: string[] = []): RetryHooks => ({ aborted: () => false, failed: (op, n, kind) => log.push(`${op}:${n}:${kind}`), recovered: () => {} });
+const hooks = (log: string[] = [], databaseAnswers = async () => true): RetryHooks => ({
+  aborted: () => false,
+  failed: (op, n, kind) => log.push(`${op}:${n}:${kind}`),
+  recovered: () => {},
+  databaseAnswers,
+});
 
 describe('withRetry', () => {
   it('gives up at once on a deterministic error and after N attempts on an unknown one', async () => {
@@ -29,6 +34,13 @@ describe('withRetry', () => {
     let calls = 0;
     await expect(withRetry('w', () => (calls++, Promise.reject(new Error('?'))), 3, hooks())).rejects.toBeInstanceOf(GaveUp);
     expect(calls).toBe(3);
+  });
+
+  it('keeps retrying an unknown error while the database does not answer (an outage is nobody\'s poison)', async () => {
+    let calls = 0;
+    let up = false;
+    const v = await withRetry('w', async () => (++calls < 6 ? Promise.reject(new Error('?')) : 'ok'), 2, hooks([], async () => up || ((up = calls >= 4), false)));
+    expect({ v, calls }).toEqual({ v: 'ok', calls: 6 });
   });
 
   it('retries a transient error until it passes', async () => {
