@@ -55,7 +55,7 @@ async function gatewayStillHonest(legitimate = 0): Promise<void> {
   expect(dirty).toBe(0);
 }
 
-async function post(body: Uint8Array | string, contentType: string): Promise<{ status: number; code: string | null }> {
+async function post(body: Uint8Array<ArrayBuffer> | string, contentType: string): Promise<{ status: number; code: string | null }> {
   const res = await fetch(`${t.gateway.urls.http}/api/meters/submit-reading`, { method: 'POST', headers: { 'content-type': contentType }, body });
   const json = (await res.json()) as { error?: { code: string } };
   return { status: res.status, code: json.error?.code ?? null };
@@ -187,7 +187,7 @@ describe('fuzz: hostile input never stalls, never stores, never goes unaccounted
         fc.pre(!/^\s*application\/json\s*(;|$)/i.test(contentType));
         const before = await quarantined();
         const valid = await post(JSON.stringify(reading(hostile)), contentType);
-        const random = await post(junk, contentType);
+        const random = await post(new Uint8Array(junk), contentType);
         for (const res of [valid, random]) expect(res).toEqual({ status: 415, code: 'unsupported_media_type' });
         expect(await quarantined()).toBe(before); // refused before ingestion: nothing to quarantine
       }),
