@@ -17,9 +17,10 @@ const TRANSIENT_SQLSTATE = /^(08|53|57|58)|^(40001|40P01|55P03)$/;
 // Data exceptions (22, e.g. 22021 "invalid byte sequence") and integrity violations (23) not
 // handled by ON CONFLICT: the row is the problem, not the server.
 const DETERMINISTIC_SQLSTATE = /^(22|23)/;
-// Node socket errors and the messages pg / pg-pool throw without a SQLSTATE.
+// Node socket errors and the messages pg / pg-pool throw without a SQLSTATE. A verify worker that
+// dies is deliberately not here: a message that crashes it every time must not be retried forever.
 const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
-const TRANSIENT_MESSAGE = /connection terminated|connection error|timeout exceeded when trying to connect|query read timeout|not queryable|cannot use a pool after calling end|too many clients|the database system is (starting up|shutting down)|verify worker exited|verifier closed/i;
+const TRANSIENT_MESSAGE = /connection terminated|connection error|timeout exceeded when trying to connect|query read timeout|not queryable|cannot use a pool after calling end|too many clients|the database system is (starting up|shutting down)/i;
 
 export function classifyFailure(err: unknown): FailureKind {
   const e = err as { code?: unknown; message?: unknown } | null;

@@ -16,6 +16,7 @@ describe('classifyFailure', () => {
     expect(classifyFailure(pgError('XX000'))).toBe('unknown');
     expect(classifyFailure(new TypeError('cannot read properties of undefined'))).toBe('unknown');
     expect(classifyFailure(null)).toBe('unknown');
+    expect(classifyFailure(new Error('verify worker exited (1)'))).toBe('unknown'); // a message may be what kills it
   });
 });
 
