@@ -115,7 +115,11 @@ export class IngestPipeline implements IngestSink {
       if (answered) return;
       answered = true;
       this.pending--;
-      done(r);
+      try {
+        done(r); // a transport's callback failing must not leave the rest of its batch unanswered
+      } catch (err) {
+        this.log.error({ err }, 'answering a message failed');
+      }
       if (this.roomWaiters.length && this.pending < this.opts.maxPending) for (const w of this.roomWaiters.splice(0)) w();
     };
     this.pending++;
