@@ -87,8 +87,13 @@ async function writePoisoned(item: WriteItem, cause: GaveUp, deps: WriteDeps): P
       { reason: verdict.reason, source: item.source, meter: verdict.meterId, rawBytes: item.payload.length, err: (err as Error).message },
       'cannot quarantine a message; acknowledging it without storing it',
     );
-    return { outcome: verdict.reason, meterId: verdict.meterId, readingId: null, timestamp: verdict.timestamp, detail: verdict.detail };
+    return { outcome: verdict.reason, meterId: verdict.meterId, readingId: null, timestamp: verdict.timestamp, detail: publicDetail(verdict) };
   }
+}
+
+/** What the sender is told: an internal error's text stays in quarantine and the log. */
+function publicDetail(v: Extract<Verdict, { ok: false }>): string | null {
+  return v.reason === 'unprocessable' ? null : v.detail;
 }
 
 async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): Promise<IngestResult[]> {
@@ -109,7 +114,7 @@ async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): 
       });
       if (!v.ok) {
         quarantine.push(q(v.reason, v.detail));
-        return { outcome: v.reason, meterId: v.meterId, readingId: null, timestamp: v.timestamp, detail: v.detail };
+        return { outcome: v.reason, meterId: v.meterId, readingId: null, timestamp: v.timestamp, detail: publicDetail(v) };
       }
       const s = stored.get(idx)!;
       if (s.outcome === 'conflict') {

@@ -61,9 +61,10 @@ describe('pipeline: poison in the verification stage', () => {
       ...good.slice(6).map((r) => submit(Buffer.from(JSON.stringify(r)))),
     ]);
     expect(results.map((r) => (r instanceof Error ? r.message : r.outcome))).toEqual([...Array(6).fill('accepted'), 'unprocessable', ...Array(6).fill('accepted')]);
+    expect((results[6] as IngestResult).detail).toBeNull(); // the internal error is not echoed to the sender…
     expect(await count(db.pool, 'SELECT 1 FROM meter_readings WHERE meter_id = $1', [meter.id])).toBe(12);
     const q = await db.pool.query("SELECT reason, detail FROM rejected_readings WHERE raw = '\\x7b22424f4f4d223a317d'::bytea");
-    expect(q.rows).toEqual([{ reason: 'unprocessable', detail: 'could not be evaluated: verifier bug' }]);
+    expect(q.rows).toEqual([{ reason: 'unprocessable', detail: 'could not be evaluated: verifier bug' }]); // …it is kept here
     expect(verifier.calls).toBeLessThan(5 + 2 * 5 + 12); // bounded: retries on the chunk, then one per split
   });
 
