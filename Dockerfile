@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # gridmint daemon image. Multi-stage: the toolchain for native addons stays in the build stage;
-# the runtime stage holds only production dependencies and the sources, and runs as `node`.
-# gridmint runs its TypeScript directly with tsx (a production dependency), so there is no build
-# step. No secret is ever copied into an image: everything sensitive comes from the environment
-# at run time (see .env.example), and generated keys live in the DATA_DIR volume.
+# the runtime stage holds only production dependencies and the compiled daemon (dist/), and runs
+# as `node` on plain JavaScript (no TypeScript loader at run time; bin/gridmint.js turns source
+# maps on, so traces name src/ lines). No secret is ever copied into an image: everything sensitive
+# comes from the environment at run time (see .env.example), and generated keys live in the
+# DATA_DIR volume.
 ARG NODE_VERSION=20
 
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
@@ -12,11 +13,14 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
-# What package-lock.json pins; dev dependencies (vitest, typescript, autocannon) left out.
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# What package-lock.json pins. The full install runs `prepare` (tsc → dist/), which needs the dev
+# dependencies; they are pruned afterwards (typescript, tsx, vitest, autocannon).
 # `npm install`, not `npm ci`: npm 11's ci rejects this lock because litesvm's per-platform
 # optional packages are (correctly) not all recorded in it; install honours the lock just the same.
-RUN npm install --omit=dev --no-audit --no-fund \
+RUN npm install --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -26,9 +30,9 @@ ENV NODE_ENV=production \
     DATA_DIR=/var/lib/gridmint
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=deps /app/dist ./dist
 COPY migrations ./migrations
 COPY config/default.json ./config/default.json
 # The application files stay owned by root (read-only for the daemon); only DATA_DIR is writable.

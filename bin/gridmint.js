@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-// Installed entry point: runs the TypeScript CLI through tsx's loader so a checkout needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/index.ts');
+// Installed entry point: plain node on the compiled CLI (dist/, built by `npm install` through the
+// `prepare` script). Source maps on, so stack traces name src/ files and lines.
+import { existsSync } from 'node:fs';
+
+process.setSourceMapsEnabled(true);
+const entry = new URL('../dist/cli/index.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('gridmint: dist/ is missing — the CLI is compiled by `npm install` (or `npm run build`); run one of them in the checkout first\n');
+  process.exit(1);
+}
+await import(entry.href);

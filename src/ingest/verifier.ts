@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { evaluateBatch, packJob, type Verdict, type VerifyJob } from './evaluate-batch.js';
 
-const ENTRY = new URL('./verify-thread.mjs', import.meta.url);
+// Compiled (dist/): the worker body is plain JS next to this file. From src/ (tests, benches, `npm
+// run dev`) the .mjs shim registers tsx inside the worker first.
+const COMPILED_ENTRY = new URL('./verify-thread.js', import.meta.url);
+const ENTRY = existsSync(COMPILED_ENTRY) ? COMPILED_ENTRY : new URL('./verify-thread.mjs', import.meta.url);
 
 interface Pending {
   resolve(v: Verdict[]): void;
