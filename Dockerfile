@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # gridmint daemon image. Multi-stage: the toolchain for native addons stays in the build stage;
 # the runtime stage holds only production dependencies and the compiled daemon (dist/), and runs
-# as `node` on plain JavaScript (no TypeScript loader at run time; bin/gridmint.js turns source
-# maps on, so traces name src/ lines). No secret is ever copied into an image: everything sensitive
+# as `node` on plain JavaScript (no TypeScript loader at run time; stack traces still name
+# src/ lines, through dist/*.js.map). No secret is ever copied into an image: everything sensitive
 # comes from the environment at run time (see .env.example), and generated keys live in the
 # DATA_DIR volume.
 ARG NODE_VERSION=20

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Installed entry point: plain node on the compiled CLI (dist/, built by `npm install` through the
-// `prepare` script). Source maps on, so stack traces name src/ files and lines.
+// `prepare` script). Its stack traces name src/ files and lines (dist/stack-traces.js).
 import { existsSync } from 'node:fs';
 
-process.setSourceMapsEnabled(true);
 const entry = new URL('../dist/cli/index.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('gridmint: dist/ is missing — the CLI is compiled by `npm install` (or `npm run build`); run one of them in the checkout first\n');

@@ -1,3 +1,5 @@
+// First: compiled stack traces name src/ lines (see stack-traces.ts).
+import '../stack-traces.js';
 import { Command } from 'commander';
 import { fail } from './context.js';
 import { registerStart } from './commands/start.js';
