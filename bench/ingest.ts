@@ -1,6 +1,7 @@
 // npm run bench:ingest — sustained signed readings/s end to end, p50/p99 at a fixed 5k/s and the
-// gateway's peak RSS, for the embedded aedes broker and for Mosquitto (spawned from the repo's
-// mosquitto.conf). The gateway runs as a real daemon process, the publisher in another process.
+// gateway's peak RSS (its whole process group, sampled), for the embedded aedes broker and for
+// Mosquitto (spawned from the repo's mosquitto.conf). The gateway runs as the compiled daemon
+// (`node dist/cli/index.js start`, as `npm start` runs it), the publisher in another process.
 // Each mode gets a fresh database on the local Postgres (TEST_DATABASE_URL or 127.0.0.1:5432).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { migrate } from '../src/store/migrate.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/net.js';
+import { trackPeakRss } from './lib/group-rss.js';
 import type { PublisherInput, PublisherResult } from './lib/publisher-protocol.js';
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -28,11 +30,6 @@ const FIXED_SECONDS = 8;
 const WORKERS = process.env.BENCH_WORKERS ?? String((JSON.parse(readFileSync('config/default.json', 'utf8')) as { INGEST_VERIFY_WORKERS: number }).INGEST_VERIFY_WORKERS);
 // raw = bench/lib/raw-publisher.ts (mqtt-packet on raw sockets), mqttjs = bench/lib/publisher.ts.
 const PUBLISHER = process.env.BENCH_PUBLISHER === 'mqttjs' ? 'bench/lib/publisher.ts' : 'bench/lib/raw-publisher.ts';
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
 
 /** Runs the publisher process; resolves with its result and the time all rows were committed. */
 async function publish(input: PublisherInput, dir: string, pool: pg.Pool, expectRows: number): Promise<PublisherResult & { committedPerSecond: number }> {
@@ -98,7 +95,8 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
       brokerUrl = mosq.url;
     }
     mkdirSync(env.DATA_DIR!, { recursive: true });
-    daemon = await startDaemon(env, 30_000, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+    daemon = await startDaemon(env, 30_000, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [], 'dist');
+    const rss = trackPeakRss(daemon.child.pid!);
     brokerUrl ??= daemon.urls.mqtt!;
     await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up
     const latencyUntil = mode === 'embedded' ? 'puback' : 'status';
@@ -106,12 +104,13 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
     const sustained = await publish({ url: brokerUrl, meters, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
     const fixedCount = FIXED_RATE * FIXED_SECONDS;
     const fixed = await publish({ url: brokerUrl, meters, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
+    const peak = rss.stop();
     return {
       mode, meters: METERS, verify_workers: Number(WORKERS), publisher: PUBLISHER.replace('bench/lib/', ''), load_before: loadBefore,
       sustained_readings_per_second: sustained.committedPerSecond, sustained_count: MAX_COUNT,
       fixed_rate: FIXED_RATE, fixed_achieved_per_second: fixed.committedPerSecond,
       latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
-      peak_rss_mb: peakRssMb(daemon.child.pid!),
+      peak_rss_mib: peak.peakMib, processes: peak.processes,
     };
   } finally {
     await daemon?.kill('SIGTERM');
@@ -135,5 +134,5 @@ for (const m of modes) {
 console.table(rows);
 const out = join('bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine: `${cpus().length} cores`, node: process.version, gateway: 'gridmint start: HTTP API, embedded LiteSVM ledger, ingest; MINT_ENABLED=false (no mint job)', results: rows }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ machine: `${cpus().length} cores`, node: process.version, gateway: 'node dist/cli/index.js start: HTTP API, embedded LiteSVM ledger, ingest; MINT_ENABLED=false (no mint job); peak RSS = sampled sum over the daemon process group', results: rows }, null, 2)}\n`);
 console.log(`[bench] written ${out}`);

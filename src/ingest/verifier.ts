@@ -8,6 +8,8 @@ import { evaluateBatch, packJob, type Verdict, type VerifyJob } from './evaluate
 const COMPILED_ENTRY = new URL('./verify-thread.js', import.meta.url);
 const ENTRY = existsSync(COMPILED_ENTRY) ? COMPILED_ENTRY : new URL('./verify-thread.mjs', import.meta.url);
 
+const WORKER_YOUNG_GEN_MB = 6;
+
 interface Pending {
   resolve(v: Verdict[]): void;
   reject(e: Error): void;
@@ -42,7 +44,10 @@ export class Verifier {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(ENTRY), pending: new Map(), load: 0 };
+    // A small young generation: chunks are short-lived garbage, and each worker's default (sized
+    // for a main thread) would otherwise grow to tens of MiB under load, per worker.
+    const worker = new Worker(ENTRY, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB } });
+    const slot: Slot = { worker, pending: new Map(), load: 0 };
     slot.worker.on('message', (m: { id: number; verdicts?: Verdict[]; error?: string }) => {
       const p = slot.pending.get(m.id);
       if (!p) return;

@@ -4,7 +4,7 @@ import type { Keypair } from '@solana/web3.js';
 import type { Logger } from 'pino';
 import { createChainClient, type ChainClient } from '../chain/client.js';
 import { loadOrCreateKeypair } from '../chain/keys.js';
-import { createLocalLedger, type LocalLedger } from '../chain/ledger/index.js';
+import type { LocalLedger } from '../chain/ledger/index.js';
 import type { Config } from '../config/load.js';
 
 export interface ChainConnection {
@@ -68,6 +68,9 @@ export async function connectChain(o: {
     if (o.ledger === 'reuse' && config.LEDGER_PORT !== 0 && (await ledgerAnswers(local))) {
       rpcUrl = local;
     } else {
+      // Loaded only here: LiteSVM and @solana/kit are a large share of the daemon's memory, and
+      // a gateway on SOLANA_RPC_URL never needs them.
+      const { createLocalLedger } = await import('../chain/ledger/index.js');
       ledger = createLocalLedger({ host: '127.0.0.1', port: config.LEDGER_PORT, stateFile: ledgerStateFile(config), logger: o.logger });
       await ledger.start();
       rpcUrl = ledger.url;

@@ -12,15 +12,17 @@ export interface Daemon {
 }
 
 /**
- * Runs `gridmint start` as a real child process (node --import tsx src/cli/index.ts start) with the given
+ * Runs `gridmint start` as a real child process (node --import tsx src/cli/index.ts start, or the
+ * compiled `node dist/cli/index.js start` with entry 'dist', as `npm start` runs it) with the given
  * environment on top of the current one, and resolves once it logged "gridmint gateway started"
  * (its addresses are read from that line, so ports may be 0). LOG_LEVEL defaults to info because
  * that line is how readiness is detected.
  */
-export async function startDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<Daemon> {
+export async function startDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = [], entry: 'src' | 'dist' = 'src'): Promise<Daemon> {
   // `node --import tsx` rather than the tsx binary: the tsx binary runs the program in a second
   // process, so a SIGKILL sent to it would orphan the real daemon instead of killing it.
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/index.ts', 'start'], {
+  const program = entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
+  const child = spawn(process.execPath, [...nodeArgs, ...program, 'start'], {
     cwd: REPO,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

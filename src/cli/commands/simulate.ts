@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { DEFAULT_MAX_KWH } from '../../domain/meter.js';
 import { topicForReadings, topicForStatus, type SignedReading } from '../../domain/reading.js';
@@ -103,6 +103,8 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
 
   const meters = await provision(ctx, n, opts.prefix);
   const statuses = new Map<string, number>();
+  // Imported here, not at the top: every CLI command module loads with `gridmint start`.
+  const { default: mqtt } = await import('mqtt');
   const clients: MqttClient[] = await Promise.all(
     meters.map(
       (m) =>
