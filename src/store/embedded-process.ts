@@ -16,8 +16,10 @@ const ENV = { ...process.env, LC_MESSAGES: 'C', LANG: 'C' };
  */
 function launch(p: Placement, program: 'initdb' | 'postgres', args: string[]): ChildProcess {
   const ids = p.user ? { uid: p.user.uid, gid: p.user.gid } : {};
-  // cwd: somewhere the server user can reach (the checkout may sit in a 0700 home)
-  return spawn(join(p.binDir, program), args, { ...ids, cwd: p.binDir, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  // cwd: somewhere the server user can reach (the checkout may sit in a 0700 home). The server
+  // gets its own process group: a Ctrl-C in the terminal signals the whole foreground group, and
+  // the server must outlive the gateway's ordered shutdown, which stops it last.
+  return spawn(join(p.binDir, program), args, { ...ids, cwd: p.binDir, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: program === 'postgres' });
 }
 
 function spawnFailure(program: string, p: Placement, err: NodeJS.ErrnoException, port: number): EmbeddedPostgresError {
