@@ -126,7 +126,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   broker.on('client', gauge);
   broker.on('clientDisconnect', gauge);
 
-  const server = net.createServer(broker.handle);
+  // No Nagle: PUBACKs and status messages are small writes that must leave at once; with Nagle a
+  // write waits for the ACK of the previous one (Mosquitto needs set_tcp_nodelay for the same).
+  const server = net.createServer({ noDelay: true }, broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
