@@ -141,15 +141,25 @@ describe('Dockerfile', () => {
 
   it('is multi-stage, installs from the lock file, runs as a non-root user and checks readiness', () => {
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile).toMatch(/^RUN npm (ci|install) --omit=dev/m);
+    // the full install builds dist/ (prepare); dev dependencies are pruned before the runtime copy
+    expect(dockerfile).toMatch(/^RUN npm (ci|install) [^\n]*\n[^\n]*npm prune --omit=dev/m);
     expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json/m);
     const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
     expect(users.at(-1)).toBeDefined();
     expect(['root', '0']).not.toContain(users.at(-1));
     expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/health\/ready/m);
-    // tsx runs the daemon, so it must be a production dependency
+  });
+
+  it('runs the compiled daemon: dist/ from the build stage, no sources, no TypeScript loader', () => {
+    expect(dockerfile).toMatch(/^COPY --from=\S+ \/app\/dist \.\/dist$/m);
+    const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtimeStage).not.toMatch(/^COPY src /m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/gridmint\.js"\]/m);
     const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8'));
-    expect(pkg.dependencies.tsx).toBeDefined();
+    expect(pkg.dependencies.tsx).toBeUndefined();
+    expect(pkg.devDependencies.tsx).toBeDefined();
+    expect(pkg.scripts.prepare).toMatch(/build/);
+    expect(readFileSync(repoPath('bin/gridmint.js'), 'utf8')).toMatch(/dist\/cli\/index\.js/);
   });
 
   it('copies only files that exist and never secrets or local data', () => {
