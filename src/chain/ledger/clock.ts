@@ -64,6 +64,11 @@ export class SlotClock {
     return s !== undefined && this.slot() <= s + MAX_PROCESSING_AGE;
   }
 
+  /** The blockhash of `slot` (for the SlotHashes sysvar). */
+  blockhashAt(slot: number): string {
+    return this.register(slot);
+  }
+
   genesisHash(): string {
     return bs58.encode(this.genesis);
   }
