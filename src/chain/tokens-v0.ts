@@ -25,8 +25,8 @@ export interface BuildMintV0Options {
 
 /**
  * Packs mintTo instructions to existing token accounts into v0 transactions whose accounts come
- * from lookup tables: up to MAX_MINTS_PER_V0_TX each, entries of one table together (a second
- * table costs 34 bytes), trimmed while over the size limit. The compute limit is sized to the
+ * from lookup tables: up to MAX_MINTS_PER_V0_TX each, entries of one table together; a
+ * transaction that spans two tables (34 more bytes) is trimmed to fit the size limit. The compute limit is sized to the
  * instructions. Pure and deterministic, like buildMintTransactions.
  */
 export function buildMintTransactionsV0(o: BuildMintV0Options): BuiltMintTx[] {
@@ -51,7 +51,10 @@ export function buildMintTransactionsV0(o: BuildMintV0Options): BuiltMintTx[] {
     const ixs = [ComputeBudgetProgram.setComputeUnitLimit({ units: computeUnitLimit })];
     if (o.computeUnitPrice !== undefined && o.computeUnitPrice > 0n) ixs.push(ComputeBudgetProgram.setComputeUnitPrice({ microLamports: o.computeUnitPrice }));
     for (const it of batch) ixs.push(createMintToInstruction(mint, it.ata, payer, it.entry.baseUnits));
-    const message = new TransactionMessage({ payerKey: payer, recentBlockhash: o.blockhash, instructions: ixs }).compileToV0Message([...o.tables]);
+    // Only this batch's tables, its first first: every table holds the mint, and naming it from
+    // another table would add a second lookup.
+    const tables = [...new Set(batch.map((b) => b.table))].map((t) => o.tables[t]!);
+    const message = new TransactionMessage({ payerKey: payer, recentBlockhash: o.blockhash, instructions: ixs }).compileToV0Message(tables);
     const tx = new VersionedTransaction(message);
     let bytes: Uint8Array;
     try {

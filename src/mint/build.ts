@@ -1,5 +1,6 @@
 import type { Keypair } from '@solana/web3.js';
 import type pg from 'pg';
+import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
 import { buildMintTransactions, deriveAta, type BuiltMintTx } from '../chain/tokens.js';
 import { buildMintTransactionsV0 } from '../chain/tokens-v0.js';
 import { stillClaimable } from '../store/mint-readings.js';
@@ -66,14 +67,16 @@ export async function buildAndRecord(
 
 /**
  * Lookup tables holding the existing token accounts (v0 packing), or none: legacy mode, or the
- * tables cannot be prepared now — legacy transactions mint the same amounts, only less densely.
+ * chain refused or did not answer the table work — legacy transactions mint the same amounts,
+ * only less densely.
  */
 async function usableTables(d: MintDeps, mint: string, existing: ReadonlySet<string>) {
   if (!d.lookupTables || existing.size === 0) return [];
   try {
     return await d.lookupTables.prepare(mint, [...existing]);
   } catch (err) {
-    d.logger.warn({ err: (err as Error).message }, 'lookup tables not available; packing legacy transactions');
+    if (!(err instanceof ChainUnavailableError || err instanceof ChainTxError)) throw err;
+    d.logger.warn({ err: err.message }, 'lookup tables not available; packing legacy transactions');
     return [];
   }
 }
