@@ -111,7 +111,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     if (chain.ledger) urls.ledger = chain.rpcUrl;
     const minting = await startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) });
     started.push({ name: 'minting', stop: minting.stop });
-    routes.push(tokenRoutes(createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER)));
+    routes.push(tokenRoutes(createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, { balanceCacheMs: config.BALANCE_CACHE_MS })));
 
     // 4. certificates, anchored through the same chain client
     const erc = startErc({ pool, metrics, logger, chain: chain.client });
