@@ -105,3 +105,21 @@ export async function provisionerFor(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_
   const client = await connectDynsec({ url: config.MQTT_URL, username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD, logger });
   return createDynsecProvisioner(client, logger);
 }
+
+/**
+ * Daemon start-up with MQTT_DYNSEC: connect as the dynsec admin and make sure the gateway's own
+ * account may consume readings before the subscriber connects. A broker that does not answer
+ * dynsec commands fails the start: the operator asked for self-provisioning.
+ */
+export async function startProvisioner(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_SHARE_GROUP'>, logger: Logger) {
+  const p = await provisionerFor(config, logger);
+  if (!p) return null;
+  const username = config.MQTT_USERNAME ?? decodeURIComponent(new URL(config.MQTT_URL!).username);
+  try {
+    await p.ensureGatewayRole(username, config.MQTT_SHARE_GROUP);
+  } catch (err) {
+    await p.close().catch(() => {});
+    throw err;
+  }
+  return p;
+}

@@ -51,6 +51,15 @@ export async function setMeterStatus(db: pg.Pool, id: string, status: 'active' |
   return r.rows[0] ?? null;
 }
 
+/** A new MQTT password for a meter (hash only); null when there is no such meter. */
+export async function setPasswordHash(db: pg.Pool, id: string, passwordHash: string): Promise<MeterRow | null> {
+  const r = await db.query<MeterRow>(
+    `UPDATE meters SET mqtt_password_hash = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, passwordHash],
+  );
+  return r.rows[0] ?? null;
+}
+
 export async function getPasswordHash(db: pg.Pool, id: string): Promise<string | null> {
   const r = await db.query<{ h: string }>('SELECT mqtt_password_hash AS h FROM meters WHERE id = $1', [id]);
   return r.rows[0]?.h ?? null;
