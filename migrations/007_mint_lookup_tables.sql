@@ -32,7 +32,16 @@ CREATE TABLE mint_lookup_table_ops (
 );
 CREATE INDEX mint_lookup_table_ops_unresolved_idx ON mint_lookup_table_ops (id) WHERE status IN ('pending', 'sent');
 
+-- "My readings" pages newest first with id as the tie-break: an index in exactly that order lets
+-- the query stop after one page (meters reporting at the same instant made it sort them all).
+-- It replaces the (wallet_address, timestamp DESC) index, which it also serves.
+CREATE INDEX meter_readings_wallet_time_id_idx ON meter_readings (wallet_address, "timestamp" DESC, id DESC);
+DROP INDEX meter_readings_wallet_idx;
+
 -- Down Migration
+
+CREATE INDEX meter_readings_wallet_idx ON meter_readings (wallet_address, "timestamp" DESC);
+DROP INDEX meter_readings_wallet_time_id_idx;
 
 DROP TABLE mint_lookup_table_ops;
 DROP TABLE mint_lookup_tables;

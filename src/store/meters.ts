@@ -122,13 +122,19 @@ export interface OwnerReadingRow {
   received_at: Date;
 }
 
-/** Readings of the meters a wallet owns, newest first (the prosumer's "my readings"). */
+/**
+ * Readings of the meters a wallet owns, newest first (the prosumer's "my readings"). A reading is
+ * accepted only when its wallet_address is its meter's owner (wallet_mismatch otherwise), so the
+ * (wallet_address, timestamp DESC) index walks them newest first and stops after one page; the
+ * join keeps the meaning "meters this wallet owns". Joining from meters instead sorted every
+ * reading of every owned meter on each request.
+ */
 export async function listReadingsOfOwner(db: pg.Pool, ownerWallet: string, limit: number, offset: number): Promise<OwnerReadingRow[]> {
   const r = await db.query<OwnerReadingRow>(
     `SELECT r.id, r.meter_id, r.kwh_amount::text AS kwh_amount, r."timestamp", r.minted, r.mint_tx_signature,
             r.certificate_id, r.received_at
        FROM meter_readings r JOIN meters m ON m.id = r.meter_id
-      WHERE m.owner_wallet = $1
+      WHERE r.wallet_address = $1 AND m.owner_wallet = $1
       ORDER BY r."timestamp" DESC, r.id DESC LIMIT $2 OFFSET $3`,
     [ownerWallet, limit, offset],
   );
