@@ -4,6 +4,8 @@
  * - An entry is served while younger than maxAgeMs, always with the time it was read from the
  *   chain (the caller shows its age). Past half its life a request still gets it at once and
  *   starts a background refresh; past maxAgeMs (or never read) the request waits for a read.
+ * - Wallets asked for within keepWarmMs are re-read in the background before they age out, so
+ *   a wallet polled every few seconds never waits on the chain; others are dropped.
  * - Reads are single-flight per wallet and batched: misses that arrive together share one
  *   getMultipleAccounts call (up to 100 accounts).
  * - invalidate() drops a wallet's entry when this gateway mints to it; a read that was already
@@ -17,11 +19,18 @@ export interface Balance {
   at: Date;
 }
 
+interface Entry extends Balance {
+  /** when a request last asked for it */
+  usedAt: number;
+}
+
 export interface BalanceCacheOptions {
   maxAgeMs: number;
   /** reads balances (0n for a wallet with no token account); throws when the chain cannot answer */
   read: (wallets: string[]) => Promise<Map<string, bigint>>;
   maxEntries?: number;
+  /** re-read in the background while asked for within this long (default 15 s; 0 = never) */
+  keepWarmMs?: number;
   now?: () => number;
 }
 
@@ -38,15 +47,17 @@ const BATCH = 100;
 export function createBalanceCache(o: BalanceCacheOptions) {
   const now = o.now ?? Date.now;
   const maxEntries = o.maxEntries ?? 200_000;
-  const entries = new Map<string, Balance>();
+  const entries = new Map<string, Entry>();
+  const keepWarmMs = o.keepWarmMs ?? 15_000;
   const flights = new Map<string, Flight>();
   const generations = new Map<string, number>();
   let queued: Flight[] = [];
   let scheduled = false;
 
   const store = (wallet: string, b: Balance) => {
+    const usedAt = entries.get(wallet)?.usedAt ?? now();
     entries.delete(wallet); // re-insert: Map order is then oldest-written first, for eviction
-    entries.set(wallet, b);
+    entries.set(wallet, { ...b, usedAt });
     if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
   };
 
@@ -100,15 +111,31 @@ export function createBalanceCache(o: BalanceCacheOptions) {
     return promise;
   };
 
+  /** Re-reads entries past half their life that were asked for recently; drops the others. */
+  const keepWarm = () => {
+    const t = now();
+    for (const [w, e] of entries) {
+      if (t - e.usedAt > keepWarmMs) entries.delete(w);
+      else if (t - e.at.getTime() >= o.maxAgeMs / 2 && !flights.has(w)) void fetch(w);
+    }
+  };
+  const timer = keepWarmMs > 0 ? setInterval(keepWarm, Math.max(50, Math.floor(o.maxAgeMs / 4))) : null;
+  timer?.unref();
+
   return {
     async get(wallet: string): Promise<Balance> {
       const e = entries.get(wallet);
-      const age = e ? now() - e.at.getTime() : Infinity;
+      const t = now();
+      const age = e ? t - e.at.getTime() : Infinity;
       if (e && age < o.maxAgeMs) {
+        e.usedAt = t;
         if (age >= o.maxAgeMs / 2) void fetch(wallet); // refresh ahead
-        return e;
+        return { baseUnits: e.baseUnits, at: e.at };
       }
       return fetch(wallet);
+    },
+    stop: () => {
+      if (timer) clearInterval(timer);
     },
     invalidate(wallets: readonly string[]): void {
       for (const w of wallets) {

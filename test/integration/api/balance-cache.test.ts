@@ -49,10 +49,11 @@ describe('GET /api/tokens/balance through the balance cache', () => {
     expect(body.age_ms).toBeGreaterThanOrEqual(0);
     expect(res[0]!.headers.age).toMatch(/^\d+$/);
 
+    // Served from memory: 30 more requests, at most a background refresh or two reach the chain.
     calls.length = 0;
-    const again = await balance(ws[0]!);
-    expect(again.json().as_of).toBe(body.as_of); // served from memory
-    expect(calls.filter((m) => m === 'getMultipleAccounts')).toHaveLength(0);
+    const t0 = Date.now();
+    for (let i = 0; i < 30; i++) expect((await balance(ws[i]!)).json().age_ms).toBeLessThan(CACHE_MS);
+    expect(calls.filter((m) => m === 'getMultipleAccounts').length).toBeLessThanOrEqual(2 + Math.floor((Date.now() - t0) / (CACHE_MS / 2)));
   });
 
   it('a mint by this gateway shows at once, although the old balance was cached', async () => {

@@ -49,4 +49,20 @@ describe('balance cache', () => {
     t = 1_000;
     await expect(cache.get('w')).rejects.toThrow(/unreachable/);
   });
+
+  it('keeps a recently asked-for wallet fresh in the background, so it never waits on the chain', async () => {
+    let reads = 0;
+    const cache = createBalanceCache({ maxAgeMs: 200, keepWarmMs: 5_000, read: async (ws) => ((reads += 1), new Map(ws.map((w) => [w, BigInt(reads)]))) });
+    try {
+      await cache.get('w');
+      const end = Date.now() + 10_000;
+      while (reads < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(reads).toBeGreaterThanOrEqual(3); // refreshed without being asked
+      const b = await cache.get('w');
+      expect(b.baseUnits).toBeGreaterThanOrEqual(2n);
+      expect(Date.now() - b.at.getTime()).toBeLessThan(200);
+    } finally {
+      cache.stop();
+    }
+  });
 });
