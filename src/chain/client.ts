@@ -92,7 +92,7 @@ export function createChainClient(o: ChainClientOptions) {
 
   const getLatestBlockhash = () => call('getLatestBlockhash', () => connection.getLatestBlockhash(commitment));
   const getBlockHeight = () => call('getBlockHeight', () => connection.getBlockHeight(commitment));
-  const getSlot = () => call('getSlot', () => connection.getSlot(commitment));
+  const getSlot = (at: Commitment = commitment) => call('getSlot', () => connection.getSlot(at));
   /** Identifies the cluster (or local ledger instance) behind the RPC URL. */
   const getGenesisHash = () => call('getGenesisHash', () => connection.getGenesisHash());
   const getBalance = async (who: PublicKey = payer.publicKey): Promise<bigint> =>

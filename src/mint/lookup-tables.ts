@@ -98,7 +98,8 @@ export function createLookupTables(o: LookupTablesOptions) {
     while (rest.length > 0) {
       const { blockhash, lastValidBlockHeight } = await o.chain.getLatestBlockhash();
       const first = [mint, ...rest.slice(0, EXTEND_CHUNK - 1)];
-      const recentSlot = await o.chain.getSlot();
+      // A finalized slot is surely in every node's SlotHashes, which table creation checks.
+      const recentSlot = await o.chain.getSlot('finalized');
       const built = buildCreateLookupTable(o.payer, recentSlot, blockhash, first);
       const op = await record(mint, { tableAddress: built.table, kind: 'create', addresses: first, signature: built.signature, lastValidBlockHeight, bytes: built.bytes });
       if ((await settleOp(op)) !== 'confirmed') return;
