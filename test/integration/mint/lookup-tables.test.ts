@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/metrics/registry.js';
+import { deriveAta } from '../../../src/chain/tokens.js';
 import { auditSupply } from '../../../src/mint/audit.js';
 import { createMintHarness, wallet, type MintHarness } from './harness.js';
 
@@ -89,6 +90,29 @@ describe('v0 mint transactions through lookup tables', () => {
     const mint = (await h.minter().mintRow(false)).mint_address;
     const balances = await h.client(createMetrics()).getTokenBalances(mint, fresh);
     for (const w of fresh) expect(balances.get(w)).toBe(2_000_000_000n);
+  });
+
+  it('while a fresh extension is not usable yet (same slot), those accounts are minted by legacy transactions', async () => {
+    const fresh = Array.from({ length: 30 }, () => wallet());
+    await h.readings(fresh.map((w) => ({ wallet: w, kwh: '1' })));
+    expect((await h.minter().run('test')).result).toBe('success'); // creates their token accounts
+    await h.readings(fresh.map((w) => ({ wallet: w, kwh: '1' })));
+    h.ledger.holdSlot(true); // no new block: the extension for these 30 accounts stays inactive
+    try {
+      const rep = await h.minter().run('test');
+      expect(rep.result).toBe('success');
+      expect(rep.wallets).toBe(30);
+      expect(Math.max(...rep.instructionsPerTx)).toBeLessThanOrEqual(22); // legacy packing
+      expect((await h.db.pool.query(`SELECT 1 FROM mint_lookup_table_ops WHERE status = 'confirmed' AND kind = 'extend' AND $1 = ANY(addresses)`, [
+        deriveAta((await h.minter().mintRow(false)).mint_address, fresh[0]!).toBase58(),
+      ])).rowCount).toBe(1); // recorded and landed, just not usable in this slot
+    } finally {
+      h.ledger.holdSlot(false);
+    }
+    await h.readings(fresh.map((w) => ({ wallet: w, kwh: '1' })));
+    const next = await h.minter().run('test');
+    expect(next.walletsPerTx).toEqual([30]); // one v0 transaction, now that the slot has moved on
+    expect(next.instructionsPerTx).toEqual([31]);
   });
 
   it('legacy mode never uses the tables (the "before" figure)', async () => {
