@@ -5,10 +5,15 @@
  * database `gridmint_bench_*` (dropped afterwards). Scenarios:
  *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (the bar: p99 < 50 ms)
  *   2. the same GET at fixed concurrency, flat out
- *   3. GET /api/tokens/balance/:wallet (minting issue's route; reads the embedded ledger over
- *      JSON-RPC, so it measures the chain path, not Postgres)
- *   4. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
+ *   3. GET /api/meters/my-readings and GET /api/erc/:id (certificate detail) at 1,000 req/s
+ *   4. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
+ *      (balance cache BALANCE_CACHE_MS, default 2000, in front of the embedded ledger)
+ *   5. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
  * Prints a table and writes bench/results/api-<date>.json.
+ *
+ * BENCH_API_ONLY=<substring> runs only the scenarios whose name contains it (e.g. "my-readings").
+ * BENCH_API_CPU_PROF=<dir> runs the server under `node --cpu-prof` and writes its .cpuprofile
+ * there on exit; `npx tsx bench/cpuprofile-summary.ts <file>` prints where the time went.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +40,7 @@ function dbUrl(name: string): string {
   return u.toString();
 }
 
-async function seed(url: string, meWallet: string): Promise<void> {
+async function seed(url: string, meWallet: string): Promise<string[]> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const wallets = [meWallet, ...Array.from({ length: WALLETS - 1 }, () => Keypair.generate().publicKey.toBase58())];
   const pub = Keypair.generate().publicKey.toBase58();
@@ -77,6 +82,7 @@ async function seed(url: string, meWallet: string): Promise<void> {
   );
   await pool.query('ANALYZE');
   await pool.end();
+  return wallets;
 }
 
 /** Child process: the API (erc, meters, and whatever balance route exists) on an ephemeral port. */
@@ -107,7 +113,7 @@ async function serve(url: string): Promise<void> {
     await client.ensureFunded(10_000_000_000n);
     const minter = createMinter({ pool, chain: client, metrics, logger, payer, configuredMint: null, cluster: 'localnet', maxReadingsPerRun: 1000 });
     await minter.ensureMint();
-    routes.push(tokenRoutes(createTokenService(minter, payer, 'localnet')));
+    routes.push(tokenRoutes(createTokenService(minter, payer, 'localnet', { balanceCacheMs: Number(process.env.BALANCE_CACHE_MS ?? 2000) })));
   } catch (err) {
     balance = `not available: ${(err as Error).message}`;
   }
@@ -119,6 +125,8 @@ async function serve(url: string): Promise<void> {
     writeRateLimit: 10_000_000, // the bench measures the handler, not the limiter
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
+  // A normal exit on SIGTERM, so `--cpu-prof` writes its profile.
+  process.once('SIGTERM', () => void app.close().finally(() => process.exit(0)));
   process.send!({ port: (app.server.address() as { port: number }).port, balance });
 }
 
@@ -160,10 +168,12 @@ async function main(): Promise<void> {
     await migrate(url, createLogger('warn'));
     const me = Keypair.generate().publicKey.toBase58();
     const t0 = Date.now();
-    await seed(url, me);
+    const wallets = await seed(url, me);
     console.log(`seeded ${WALLETS * CERTS_PER_WALLET} certificates, ${METERS * HOURS} readings in ${Date.now() - t0} ms`);
 
-    child = fork(fileURLToPath(import.meta.url), ['serve', url], { env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv: ['--import', 'tsx'] });
+    const prof = process.env.BENCH_API_CPU_PROF;
+    const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
+    child = fork(fileURLToPath(import.meta.url), ['serve', url], { env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv });
     const { port, balance } = await new Promise<{ port: number; balance: string }>((resolve, reject) => {
       child!.once('message', (m) => resolve(m as { port: number; balance: string }));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
@@ -173,19 +183,35 @@ async function main(): Promise<void> {
     const authAuth = `Bearer ${signToken(SECRET, { sub: 'bench-authority', role: 'rec_authority', wallet: me, name: 'Bench Registry' }, 3600)}`;
     const list = { url: `${base}/api/erc/my-certificates?limit=50`, headers: { authorization: userAuth } };
 
-    await cannon('warm-up', { ...list, connections: 10, duration: 3 }, null);
+    // The owner of the 500 issuance meters (50,000 readings) for my-readings: always a full page.
+    const readingsAuth = `Bearer ${signToken(SECRET, { sub: 'bench-owner', role: 'user', wallet: wallets[1]! }, 3600)}`;
+    const only = process.env.BENCH_API_ONLY;
     const results: Figures[] = [];
-    results.push(await cannon('GET /api/erc/my-certificates @1000 req/s', { ...list, connections: 50, duration: 15 }, 1000));
-    results.push(await cannon('GET /api/erc/my-certificates max', { ...list, connections: 20, duration: 10 }, null));
+    const scenario = async (name: string, opts: autocannon.Options, rps: number | null) => {
+      if (!only || name.includes(only)) results.push(await cannon(name, opts, rps));
+    };
+    await cannon('warm-up', { ...list, connections: 10, duration: 3 }, null);
+    await scenario('GET /api/erc/my-certificates @1000 req/s', { ...list, connections: 50, duration: 15 }, 1000);
+    await scenario('GET /api/erc/my-certificates max', { ...list, connections: 20, duration: 10 }, null);
+    const readings = { url: `${base}/api/meters/my-readings?limit=50`, headers: { authorization: readingsAuth } };
+    await scenario('GET /api/meters/my-readings @1000 req/s', { ...readings, connections: 50, duration: 15 }, 1000);
+    const detail = { url: `${base}/api/erc/ERC-2023-000001`, headers: { authorization: userAuth } };
+    await scenario('GET /api/erc/:id @1000 req/s', { ...detail, connections: 50, duration: 15 }, 1000);
     if (balance === 'registered') {
       const bal = { url: `${base}/api/tokens/balance/${me}`, headers: { authorization: userAuth } };
-      results.push(await cannon('GET /api/tokens/balance/:wallet @1000 req/s', { ...bal, connections: 50, duration: 10 }, 1000));
-      results.push(await cannon('GET /api/tokens/balance/:wallet max', { ...bal, connections: 20, duration: 10 }, null));
+      await scenario('GET /api/tokens/balance/:wallet @1000 req/s', { ...bal, connections: 50, duration: 10 }, 1000);
+      await scenario('GET /api/tokens/balance/:wallet max', { ...bal, connections: 20, duration: 10 }, null);
+      // 2,000 distinct wallets, uniformly at random: the cache must absorb what one wallet cannot show.
+      const many: autocannon.Options = {
+        url: `${base}/api/tokens/balance/${me}`, headers: { authorization: userAuth },
+        requests: [{ setupRequest: (req) => ({ ...req, path: `/api/tokens/balance/${wallets[Math.floor(Math.random() * wallets.length)]}` }) }],
+      };
+      await scenario('GET /api/tokens/balance/:wallet (2,000 wallets) @1000 req/s', { ...many, connections: 50, duration: 15 }, 1000);
     } else {
       console.log(`GET /api/tokens/balance/:wallet ${balance} — not benchmarked`);
     }
     let n = 0;
-    results.push(
+    if (!only || 'POST /api/erc/issue'.includes(only)) results.push(
       await cannon(
         'POST /api/erc/issue (fresh meter-hour each)',
         {
@@ -217,14 +243,19 @@ async function main(): Promise<void> {
       note: 'server in a child process, autocannon in the parent, same 2-core machine; local PostgreSQL; pool 10; log level warn',
       seed: { certificates: WALLETS * CERTS_PER_WALLET, wallets: WALLETS, my_certificates: CERTS_PER_WALLET + 50, page_size: 50, readings: METERS * HOURS },
       balance_route: balance === 'registered' ? 'benchmarked against the embedded ledger (in-memory, same child process)' : balance,
-      bar: 'p99 < 50 ms for GET /api/erc/my-certificates at 1,000 req/s',
+      bar: 'p99 < 10 ms at 1,000 req/s (50 connections) for my-certificates, my-readings, certificate detail, and balances across 2,000 wallets',
+      balance_cache_ms: Number(process.env.BALANCE_CACHE_MS ?? 2000),
       results,
     };
     mkdirSync('bench/results', { recursive: true });
     writeFileSync(`bench/results/api-${date}.json`, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`wrote bench/results/api-${date}.json`);
   } finally {
-    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }

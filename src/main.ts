@@ -19,6 +19,7 @@ import { startProbe } from './metrics/probe.js';
 import { connectChain } from './mint/connect.js';
 import { createTokenService } from './mint/service.js';
 import { startMinting } from './mint/start.js';
+import { startProvisioner } from './ingest/meter-provisioner.js';
 import { startEmbeddedPostgres } from './store/embedded.js';
 import { countStaleMeters } from './store/meters.js';
 import { migrate } from './store/migrate.js';
@@ -98,6 +99,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
 
     // 2. ingest — pushed after the pool, so it stops before it: stop taking messages, commit and
     // acknowledge what is in flight, close the broker or subscriber; then the pool closes.
+    // With MQTT_DYNSEC the gateway provisions meters in Mosquitto itself (before it subscribes).
+    const provisioner = await startProvisioner(config, logger);
+    if (provisioner) started.push({ name: 'meter-provisioner', stop: () => provisioner.close() });
     const ingest = await startIngest(config, pool, metrics, logger);
     started.push({ name: 'ingest', stop: ingest.stop });
     urls.mqtt = ingest.mqttUrl;
@@ -111,12 +115,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     if (chain.ledger) urls.ledger = chain.rpcUrl;
     const minting = await startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) });
     started.push({ name: 'minting', stop: minting.stop });
-    routes.push(tokenRoutes(createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER)));
+    routes.push(tokenRoutes(createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, { balanceCacheMs: config.BALANCE_CACHE_MS })));
 
     // 4. certificates, anchored through the same chain client
     const erc = startErc({ pool, metrics, logger, chain: chain.client });
     started.push({ name: 'erc', stop: erc.stop });
-    routes.push(ercRoutes({ pool, service: erc.service }), adminMeterRoutes({ pool }), myReadingsRoutes({ pool }));
+    routes.push(ercRoutes({ pool, service: erc.service }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.

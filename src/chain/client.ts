@@ -92,6 +92,7 @@ export function createChainClient(o: ChainClientOptions) {
 
   const getLatestBlockhash = () => call('getLatestBlockhash', () => connection.getLatestBlockhash(commitment));
   const getBlockHeight = () => call('getBlockHeight', () => connection.getBlockHeight(commitment));
+  const getSlot = (at: Commitment = commitment) => call('getSlot', () => connection.getSlot(at));
   /** Identifies the cluster (or local ledger instance) behind the RPC URL. */
   const getGenesisHash = () => call('getGenesisHash', () => connection.getGenesisHash());
   const getBalance = async (who: PublicKey = payer.publicKey): Promise<bigint> =>
@@ -165,6 +166,7 @@ export function createChainClient(o: ChainClientOptions) {
     isLocal: o.isLocal ?? false,
     getLatestBlockhash,
     getBlockHeight,
+    getSlot,
     getGenesisHash,
     getBalance,
     sendRawTransaction,
@@ -198,6 +200,12 @@ export function createChainClient(o: ChainClientOptions) {
       await sendAndWait(tx, [payer, mintKeypair], 'createMint');
       log.info({ mint: mintKeypair.publicKey.toBase58(), decimals }, 'mint created');
       return mintKeypair.publicKey.toBase58();
+    },
+
+    /** Raw account data, or null when no account exists (lookup tables). */
+    async getAccountData(addr: string): Promise<Uint8Array | null> {
+      const info = await call('getAccountInfo', () => connection.getAccountInfo(new PublicKey(addr), commitment));
+      return info ? new Uint8Array(info.data) : null;
     },
 
     /** null when no account exists at `mint`. */

@@ -38,6 +38,9 @@ export const configSchema = {
     JWT_PUBLIC_KEY: { type: ['string', 'null'] },
     JWT_ISSUER: { type: ['string', 'null'] },
     RATE_LIMIT_WRITES_PER_MINUTE: { type: 'integer', minimum: 1 },
+    MINT_TX_FORMAT: { type: 'string', enum: ['v0', 'legacy'] },
+    BALANCE_CACHE_MS: { type: 'integer', minimum: 0, maximum: 600000 },
+    MQTT_DYNSEC: { type: 'boolean' },
   },
   required: [
     'NODE_ENV', 'DATABASE_URL', 'EMBEDDED_PG_PORT', 'PG_POOL_SIZE', 'MQTT_URL', 'MQTT_PORT', 'MQTT_HOST',
@@ -47,6 +50,7 @@ export const configSchema = {
     'SOLANA_RPC_URL', 'SOLANA_CLUSTER', 'LEDGER_PORT', 'MINT_ADDRESS', 'MINT_AUTHORITY_KEYPAIR',
     'MINT_SCHEDULE', 'MINT_ENABLED', 'MINT_MAX_READINGS_PER_RUN', 'JWT_SECRET', 'JWT_PUBLIC_KEY',
     'JWT_ISSUER', 'RATE_LIMIT_WRITES_PER_MINUTE',
+    'MINT_TX_FORMAT', 'BALANCE_CACHE_MS', 'MQTT_DYNSEC',
   ],
 } as const;
 
@@ -91,4 +95,10 @@ export interface Config {
   readonly JWT_PUBLIC_KEY: string | null;
   readonly JWT_ISSUER: string | null;
   readonly RATE_LIMIT_WRITES_PER_MINUTE: number;
+  /** 'v0' → mintTo to existing accounts packed through address lookup tables; 'legacy' → never */
+  readonly MINT_TX_FORMAT: 'v0' | 'legacy';
+  /** how long a fetched token balance is served from memory; 0 → every request asks the chain */
+  readonly BALANCE_CACHE_MS: number;
+  /** true → provision meters in Mosquitto's dynamic security plugin (MQTT_URL's account must be a dynsec admin) */
+  readonly MQTT_DYNSEC: boolean;
 }

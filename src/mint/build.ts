@@ -1,6 +1,8 @@
 import type { Keypair } from '@solana/web3.js';
 import type pg from 'pg';
-import { buildMintTransactions } from '../chain/tokens.js';
+import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
+import { buildMintTransactions, deriveAta, type BuiltMintTx } from '../chain/tokens.js';
+import { buildMintTransactionsV0 } from '../chain/tokens-v0.js';
 import { stillClaimable } from '../store/mint-readings.js';
 import { recordOutbox, type NewOutboxTx } from '../store/outbox.js';
 import { planBatch, type WalletPlan } from './plan.js';
@@ -24,14 +26,17 @@ export async function buildAndRecord(
   extra?: (client: pg.PoolClient, ids: string[]) => Promise<void>,
 ): Promise<Tracked[] | null> {
   const existing = await d.chain.getExistingAtas(target.mintAddress, wallets.map((w) => w.wallet));
+  const tables = kind === 'readings' ? await usableTables(d, target.mintAddress, existing) : [];
+  const inTables = new Set(tables.flatMap((t) => t.state.addresses.map((a) => a.toBase58())));
+  const viaTable = (w: WalletPlan) => inTables.has(deriveAta(target.mintAddress, w.wallet).toBase58());
   const { blockhash, lastValidBlockHeight } = await d.chain.getLatestBlockhash();
-  const built = buildMintTransactions({
-    mint: target.mintAddress,
-    payer: target.payer,
-    entries: wallets.map((w) => ({ wallet: w.wallet, baseUnits: w.baseUnits })),
-    existingAtas: existing,
-    blockhash,
-  });
+  const entriesOf = (ws: WalletPlan[]) => ws.map((w) => ({ wallet: w.wallet, baseUnits: w.baseUnits }));
+  const v0 = wallets.filter(viaTable);
+  const legacy = wallets.filter((w) => !viaTable(w));
+  const built: BuiltMintTx[] = [
+    ...(v0.length > 0 ? buildMintTransactionsV0({ mint: target.mintAddress, payer: target.payer, entries: entriesOf(v0), tables, blockhash }) : []),
+    ...(legacy.length > 0 ? buildMintTransactions({ mint: target.mintAddress, payer: target.payer, entries: entriesOf(legacy), existingAtas: existing, blockhash }) : []),
+  ];
   const readingsOf = new Map(wallets.map((w) => [w.wallet, w.readingIds]));
   const rows: NewOutboxTx[] = built.map((b) => ({
     kind,
@@ -58,6 +63,22 @@ export async function buildAndRecord(
     instructionCount: r.instructionCount,
     wallets: r.entries.length,
   }));
+}
+
+/**
+ * Lookup tables holding the existing token accounts (v0 packing), or none: legacy mode, or the
+ * chain refused or did not answer the table work — legacy transactions mint the same amounts,
+ * only less densely.
+ */
+async function usableTables(d: MintDeps, mint: string, existing: ReadonlySet<string>) {
+  if (!d.lookupTables || existing.size === 0) return [];
+  try {
+    return await d.lookupTables.prepare(mint, [...existing]);
+  } catch (err) {
+    if (!(err instanceof ChainUnavailableError || err instanceof ChainTxError)) throw err;
+    d.logger.warn({ err: err.message }, 'lookup tables not available; packing legacy transactions');
+    return [];
+  }
 }
 
 /**

@@ -5,13 +5,14 @@ import { listUnresolved } from '../store/outbox.js';
 import { getTokenMint, type TokenMintRow } from '../store/token-mint.js';
 import { supplyCheck } from './audit.js';
 import { recordReadingsGroup } from './build.js';
+import { createLookupTables } from './lookup-tables.js';
 import { refreshUnmintedGauges } from './gauges.js';
 import { withMintLock } from './lock.js';
 import { chunkWallets, planBatch } from './plan.js';
 import { sendAll, settle, tracked, type MintDeps, type SettleReport, type Tracked } from './settle.js';
 import { LOCAL_FUNDING_LAMPORTS, resolveMint } from './token.js';
 
-export interface MinterOptions extends Omit<MintDeps, 'isStopping'> {
+export interface MinterOptions extends Omit<MintDeps, 'isStopping' | 'lookupTables'> {
   payer: Keypair;
   configuredMint: string | null;
   cluster: string;
@@ -20,6 +21,8 @@ export interface MinterOptions extends Omit<MintDeps, 'isStopping'> {
   walletsPerGroup?: number;
   /** how long a run waits for its transactions to finalize or expire (default 120 s) */
   settleDeadlineMs?: number;
+  /** 'v0' (default): mintTo to existing accounts through lookup tables; 'legacy': never */
+  txFormat?: 'v0' | 'legacy';
 }
 
 export type RunResult = 'success' | 'empty' | 'failed' | 'skipped';
@@ -54,7 +57,12 @@ export function createMinter(o: MinterOptions) {
   let stopping = false;
   let current: Promise<RunReport> | null = null;
   let mint: TokenMintRow | null = null;
-  const d: MintDeps = { ...o, logger: o.logger.child({ component: 'minter' }), isStopping: () => stopping };
+  const logger = o.logger.child({ component: 'minter' });
+  const lookupTables = o.txFormat === 'legacy' ? null : createLookupTables({
+    pool: o.pool, chain: o.chain, payer: o.payer, logger,
+    onRecorded: o.hooks?.step ? (kind) => o.hooks?.step?.(`table-${kind}-recorded`, []) : undefined,
+  });
+  const d: MintDeps = { ...o, logger, isStopping: () => stopping, lookupTables };
 
   const mintRow = async (create: boolean): Promise<TokenMintRow> => {
     mint ??= await resolveMint({ pool: o.pool, chain: o.chain, configuredMint: o.configuredMint, cluster: o.cluster, logger: o.logger, create });

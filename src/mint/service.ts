@@ -2,6 +2,7 @@ import { PublicKey, type Keypair } from '@solana/web3.js';
 import { ChainUnavailableError } from '../chain/errors.js';
 import { AppError, badRequest, unavailable } from '../domain/errors.js';
 import { listUnminted } from '../store/mint-readings.js';
+import { createBalanceCache } from './balance-cache.js';
 import type { Minter, RunReport } from './minter.js';
 import { mintOneReading, operatorMint, type OperatorMintRequest } from './single.js';
 import { MintSetupError } from './token.js';
@@ -10,9 +11,15 @@ import { MintSetupError } from './token.js';
  * What the HTTP API needs from minting, as one object main.ts hands to the token routes. Chain
  * outages become 503 here, so no caller can turn an unreachable chain into a balance of 0.
  */
-export function createTokenService(minter: Minter, payer: Keypair, cluster: string) {
+export function createTokenService(minter: Minter, payer: Keypair, cluster: string, opts: { balanceCacheMs?: number } = {}) {
   const d = minter.deps;
   const target = async () => ({ mintAddress: (await minter.mintRow(false)).mint_address, payer });
+  const cacheMs = opts.balanceCacheMs ?? 0;
+  const balances = cacheMs > 0
+    ? createBalanceCache({ maxAgeMs: cacheMs, read: async (wallets) => d.chain.getTokenBalances((await target()).mintAddress, wallets) })
+    : null;
+  // Every mint this gateway confirms drops its wallets' cached balances (settle calls this).
+  if (balances) d.onMinted = (wallets) => balances.invalidate(wallets);
 
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -47,6 +54,7 @@ export function createTokenService(minter: Minter, payer: Keypair, cluster: stri
     balance: (wallet: string) =>
       guard(async () => {
         validWallet(wallet);
+        if (balances) return balances.get(wallet);
         const { mintAddress } = await target();
         return { baseUnits: await d.chain.getTokenBalance(mintAddress, wallet), at: new Date() };
       }),

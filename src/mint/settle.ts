@@ -3,11 +3,12 @@ import type { ChainClient } from '../chain/client.js';
 import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
 import { kwhMetricValue } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { LookupTables } from './lookup-tables.js';
 import { confirmOutbox, markSent, releaseOutbox, type OutboxRow } from '../store/outbox.js';
 import type { Pool } from '../store/pool.js';
 
 /** Points where a test can make the minter "crash" (throw) to prove recovery from each one. */
-export type MintStep = 'recorded' | 'sent' | 'finalized';
+export type MintStep = 'recorded' | 'sent' | 'finalized' | 'table-create-recorded' | 'table-extend-recorded';
 export interface MintHooks {
   step?(step: MintStep, outboxIds: string[]): void | Promise<void>;
 }
@@ -20,6 +21,10 @@ export interface MintDeps {
   hooks?: MintHooks;
   /** set by stop(): loops give up waiting and leave rows for the next reconcile */
   isStopping?: () => boolean;
+  /** v0 packing through the minter's lookup tables; absent = legacy transactions only */
+  lookupTables?: LookupTables | null;
+  /** told the wallets of every mint transaction this process confirms (balance cache) */
+  onMinted?: (wallets: string[]) => void;
 }
 
 /** An unresolved outbox row as the settle loop tracks it. */
@@ -119,6 +124,7 @@ export async function settle(
     rep[outcome]++;
     d.metrics.mintTransactions.inc({ outcome });
     if (outcome === 'confirmed') {
+      d.onMinted?.(res.wallets);
       rep.confirmedBaseUnits += res.totalBaseUnits;
       d.metrics.tokensMinted.inc(kwhMetricValue(res.totalBaseUnits));
     } else {

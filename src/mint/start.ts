@@ -9,7 +9,7 @@ import type { MintHooks } from './settle.js';
 import { scheduleMinting } from './schedule.js';
 import { MintSetupError } from './token.js';
 
-type MinterConfig = Pick<Config, 'MINT_ADDRESS' | 'SOLANA_CLUSTER' | 'MINT_MAX_READINGS_PER_RUN'>;
+type MinterConfig = Pick<Config, 'MINT_ADDRESS' | 'SOLANA_CLUSTER' | 'MINT_MAX_READINGS_PER_RUN'> & Partial<Pick<Config, 'MINT_TX_FORMAT'>>;
 
 export interface Minting {
   minter: Minter;
@@ -17,7 +17,11 @@ export interface Minting {
 }
 
 /** The minter for this config and chain connection: one mapping, shared by the daemon and the CLI. */
-export function createConfiguredMinter(o: { config: MinterConfig; pool: Pool; metrics: Metrics; logger: Logger; chain: ChainConnection; hooks?: MintHooks }): Minter {
+export function createConfiguredMinter(o: {
+  config: MinterConfig; pool: Pool; metrics: Metrics; logger: Logger; chain: ChainConnection; hooks?: MintHooks;
+  /** told the wallets of each confirmed mint (the balance cache) */
+  onMinted?: (wallets: string[]) => void;
+}): Minter {
   return createMinter({
     pool: o.pool,
     chain: o.chain.client,
@@ -27,7 +31,9 @@ export function createConfiguredMinter(o: { config: MinterConfig; pool: Pool; me
     configuredMint: o.config.MINT_ADDRESS,
     cluster: o.config.SOLANA_CLUSTER,
     maxReadingsPerRun: o.config.MINT_MAX_READINGS_PER_RUN,
+    txFormat: o.config.MINT_TX_FORMAT ?? 'v0',
     hooks: o.hooks,
+    onMinted: o.onMinted,
   });
 }
 
@@ -45,6 +51,7 @@ export async function startMinting(o: {
   chain: ChainConnection;
   /** test hook: called at each named step of a mint run */
   onStep?: (step: string) => void;
+  onMinted?: (wallets: string[]) => void;
 }): Promise<Minting> {
   const { config, chain, metrics } = o;
   const log = o.logger.child({ component: 'mint' });

@@ -51,6 +51,15 @@ export async function setMeterStatus(db: pg.Pool, id: string, status: 'active' |
   return r.rows[0] ?? null;
 }
 
+/** A new MQTT password for a meter (hash only); null when there is no such meter. */
+export async function setPasswordHash(db: pg.Pool, id: string, passwordHash: string): Promise<MeterRow | null> {
+  const r = await db.query<MeterRow>(
+    `UPDATE meters SET mqtt_password_hash = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, passwordHash],
+  );
+  return r.rows[0] ?? null;
+}
+
 export async function getPasswordHash(db: pg.Pool, id: string): Promise<string | null> {
   const r = await db.query<{ h: string }>('SELECT mqtt_password_hash AS h FROM meters WHERE id = $1', [id]);
   return r.rows[0]?.h ?? null;
@@ -113,13 +122,19 @@ export interface OwnerReadingRow {
   received_at: Date;
 }
 
-/** Readings of the meters a wallet owns, newest first (the prosumer's "my readings"). */
+/**
+ * Readings of the meters a wallet owns, newest first (the prosumer's "my readings"). A reading is
+ * accepted only when its wallet_address is its meter's owner (wallet_mismatch otherwise), so the
+ * (wallet_address, timestamp DESC) index walks them newest first and stops after one page; the
+ * join keeps the meaning "meters this wallet owns". Joining from meters instead sorted every
+ * reading of every owned meter on each request.
+ */
 export async function listReadingsOfOwner(db: pg.Pool, ownerWallet: string, limit: number, offset: number): Promise<OwnerReadingRow[]> {
   const r = await db.query<OwnerReadingRow>(
     `SELECT r.id, r.meter_id, r.kwh_amount::text AS kwh_amount, r."timestamp", r.minted, r.mint_tx_signature,
             r.certificate_id, r.received_at
        FROM meter_readings r JOIN meters m ON m.id = r.meter_id
-      WHERE m.owner_wallet = $1
+      WHERE r.wallet_address = $1 AND m.owner_wallet = $1
       ORDER BY r."timestamp" DESC, r.id DESC LIMIT $2 OFFSET $3`,
     [ownerWallet, limit, offset],
   );

@@ -116,6 +116,8 @@ export interface Resolution {
   applied: boolean;
   readings: number;
   totalBaseUnits: bigint;
+  /** wallets the transaction minted to (confirmations only) */
+  wallets: string[];
 }
 
 /** Finalized without error: the row is confirmed and its readings minted, in one DB transaction. */
@@ -126,13 +128,14 @@ export async function confirmOutbox(pool: pg.Pool, id: string, signature: string
        WHERE id = $1 AND signature = $2 AND status IN ('pending', 'sent') RETURNING total_base_units::text AS total`,
       [id, signature],
     );
-    if (r.rowCount !== 1) return { applied: false, readings: 0, totalBaseUnits: 0n };
+    if (r.rowCount !== 1) return { applied: false, readings: 0, totalBaseUnits: 0n, wallets: [] };
+    const w = await c.query<{ wallet_address: string }>('SELECT wallet_address FROM mint_outbox_entries WHERE outbox_id = $1', [id]);
     const m = await c.query(
       `UPDATE meter_readings SET minted = true, mint_tx_signature = $2, mint_timestamp = now(), updated_at = now()
        WHERE mint_outbox_id = $1 AND NOT minted`,
       [id, signature],
     );
-    return { applied: true, readings: m.rowCount ?? 0, totalBaseUnits: BigInt(r.rows[0]!.total) };
+    return { applied: true, readings: m.rowCount ?? 0, totalBaseUnits: BigInt(r.rows[0]!.total), wallets: w.rows.map((x) => x.wallet_address) };
   });
 }
 
@@ -144,12 +147,12 @@ export async function releaseOutbox(pool: pg.Pool, id: string, status: 'expired'
        WHERE id = $1 AND status IN ('pending', 'sent') RETURNING total_base_units::text AS total`,
       [id, status, error],
     );
-    if (r.rowCount !== 1) return { applied: false, readings: 0, totalBaseUnits: 0n };
+    if (r.rowCount !== 1) return { applied: false, readings: 0, totalBaseUnits: 0n, wallets: [] };
     const m = await c.query(
       'UPDATE meter_readings SET mint_outbox_id = NULL, updated_at = now() WHERE mint_outbox_id = $1 AND NOT minted',
       [id],
     );
-    return { applied: true, readings: m.rowCount ?? 0, totalBaseUnits: BigInt(r.rows[0]!.total) };
+    return { applied: true, readings: m.rowCount ?? 0, totalBaseUnits: BigInt(r.rows[0]!.total), wallets: [] };
   });
 }
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,11 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
     .replace(/^log_type (warning|notice)$/gm, '');
   // As root, Mosquitto drops to the `mosquitto` user unless told otherwise; keep it as us.
   writeFileSync(join(dir, 'mosquitto.conf'), process.getuid?.() === 0 ? `user root\n${conf}` : conf);
+  return spawnMosquitto(bin, dir, port);
+}
+
+/** Starts Mosquitto on `dir`/mosquitto.conf and waits until it listens on `port`. */
+async function spawnMosquitto(bin: string, dir: string, port: number): Promise<TestMosquitto> {
   const child: ChildProcess = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -77,3 +82,37 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
     },
   };
 }
+
+/**
+ * A Mosquitto with the dynamic security plugin, configured from the shipped
+ * config/mosquitto/mosquitto-dynsec.conf, its dynsec file made by `mosquitto_ctrl dynsec init`
+ * with `admin` as the admin account. Null (and why) when the binary or the plugin is missing.
+ */
+export async function startMosquittoDynsec(admin: { username: string; password: string }): Promise<TestMosquitto | null> {
+  const bin = mosquittoBinary();
+  const plugin = DYNSEC_PLUGINS.find((p) => existsSync(p));
+  if (!bin || !plugin) {
+    console.warn('[tests] mosquitto or its dynamic security plugin not found; skipping the dynsec tests');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gridmint-dynsec-'));
+  const port = await freePort();
+  const dynsecFile = join(dir, 'dynamic-security.json');
+  const init = spawnSync('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, admin.username, admin.password], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${init.stderr || init.stdout}`);
+  const conf = readFileSync(join(REPO, 'config/mosquitto/mosquitto-dynsec.conf'), 'utf8')
+    .replace(/^listener 1883.*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^plugin .*$/m, `plugin ${plugin}`)
+    .replace(/^plugin_opt_config_file .*$/m, `plugin_opt_config_file ${dynsecFile}`)
+    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
+    .replace(/^log_type (warning|notice)$/gm, '');
+  writeFileSync(join(dir, 'mosquitto.conf'), process.getuid?.() === 0 ? `user root\n${conf}` : conf);
+  return spawnMosquitto(bin, dir, port);
+}
+
+const DYNSEC_PLUGINS = [
+  process.env.MOSQUITTO_DYNSEC_PLUGIN ?? '',
+  '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/mosquitto_dynamic_security.so',
+  '/usr/local/lib/mosquitto_dynamic_security.so',
+].filter(Boolean);

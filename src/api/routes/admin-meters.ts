@@ -3,6 +3,7 @@ import { badRequest, conflict } from '../../domain/errors.js';
 import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
 import type { Pool } from '../../store/pool.js';
 import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
+import type { MeterProvisioner } from '../../ingest/meter-provisioner.js';
 import type { RouteModule } from '../app.js';
 import { kwhString, meterIdString, pageOf, pageQuery, walletString, withErrors } from '../schemas.js';
 
@@ -18,7 +19,7 @@ const meterProps = {
 const meterBody = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
 
 /** The meter registry over HTTP for admins: the same rules as `gridmint meter add` / `meter list`. */
-export function adminMeterRoutes(deps: { pool: Pool }): RouteModule {
+export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisioner | null }): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
     app.post<{ Body: { id: string; wallet: string; pubkey: string; max_kwh?: string } }>(
@@ -65,6 +66,11 @@ export function adminMeterRoutes(deps: { pool: Pool }): RouteModule {
         });
         if (!row) throw conflict('meter_exists', `meter ${b.id} already exists`);
         request.log.info({ meter_id: row.id, by: request.principal!.sub }, 'meter registered');
+        // The password is shown only in this answer, so a broker failure must not lose it: the
+        // meter is registered; `gridmint meter passwd <id>` provisions it again later.
+        await deps.provisioner?.upsertMeter(row.id, password).catch((err: Error) =>
+          request.log.error({ meter_id: row.id, err: err.message }, 'meter registered but not provisioned in the broker; run `gridmint meter passwd` for it'),
+        );
         return reply.code(201).send({ ...view(row), mqtt_username: row.id, mqtt_password: password });
       },
     );

@@ -107,15 +107,23 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
         params: { type: 'object', required: ['wallet'], properties: { wallet: { type: 'string', maxLength: 64 } } },
         response: withErrors({
           200: {
-            type: 'object', required: ['wallet_address', 'balance_tokens', 'balance_kwh', 'last_updated'],
-            properties: { wallet_address: { type: 'string' }, balance_tokens: { type: 'string' }, balance_kwh: { type: 'string' }, last_updated: { type: 'string', format: 'date-time' } },
+            type: 'object', required: ['wallet_address', 'balance_tokens', 'balance_kwh', 'last_updated', 'as_of', 'age_ms'],
+            properties: {
+              wallet_address: { type: 'string' }, balance_tokens: { type: 'string' }, balance_kwh: { type: 'string' },
+              last_updated: { type: 'string', format: 'date-time' },
+              // when the value was read from the chain, and how long ago (it may come from a short-lived cache)
+              as_of: { type: 'string', format: 'date-time' }, age_ms: { type: 'integer', minimum: 0 },
+            },
           },
         }, 400, 401, 503),
       },
-    }, async (req) => {
+    }, async (req, reply) => {
       const b = await tokens.balance(req.params.wallet);
       const amount = baseUnitsToKwh(b.baseUnits);
-      return { wallet_address: req.params.wallet, balance_tokens: amount, balance_kwh: amount, last_updated: b.at.toISOString() };
+      const asOf = b.at.toISOString();
+      const ageMs = Math.max(0, Date.now() - b.at.getTime());
+      void reply.header('age', String(Math.floor(ageMs / 1000)));
+      return { wallet_address: req.params.wallet, balance_tokens: amount, balance_kwh: amount, last_updated: asOf, as_of: asOf, age_ms: ageMs };
     });
 
     app.get('/api/tokens/info', {

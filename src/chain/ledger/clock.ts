@@ -36,7 +36,11 @@ export class SlotClock {
     for (let s = Math.max(0, cur - MAX_PROCESSING_AGE - 1); s <= cur; s++) this.register(s);
   }
 
+  /** Test hook: while held, no new slot begins (the wall clock catches up on release). */
+  held = false;
+
   slot(): number {
+    if (this.held) return this.st.lastSlot;
     const s = this.st.baseSlot + Math.floor((this.now() - this.st.baseTime) / SLOT_MS);
     if (s > this.st.lastSlot) this.st.lastSlot = s;
     return this.st.lastSlot;
@@ -62,6 +66,11 @@ export class SlotClock {
   isValid(blockhash: string): boolean {
     const s = this.byHash.get(blockhash);
     return s !== undefined && this.slot() <= s + MAX_PROCESSING_AGE;
+  }
+
+  /** The blockhash of `slot` (for the SlotHashes sysvar). */
+  blockhashAt(slot: number): string {
+    return this.register(slot);
   }
 
   genesisHash(): string {

@@ -1,6 +1,6 @@
 import { address, getTransactionDecoder, type Address } from '@solana/kit';
 import bs58 from 'bs58';
-import { FailedTransactionMetadata, type LiteSVM } from 'litesvm';
+import { FailedTransactionMetadata, type LiteSVM, type SlotHash } from 'litesvm';
 import type { SlotClock } from './clock.js';
 import type { TxRecord } from './store.js';
 import { txErrorToJson, type TxErrorJson } from './txerrors.js';
@@ -8,6 +8,10 @@ import { parseWireTx, type WireTx } from './wire.js';
 
 /** Lamports per signature, as on mainnet (LiteSVM charges the same). */
 export const FEE_PER_SIGNATURE = 5000;
+/** Entries kept in the SlotHashes sysvar (agave keeps 512; lookup-table creation needs only recent ones). */
+const SLOT_HASHES_KEPT = 150;
+/** Bytes of an address lookup table account before its first address. */
+const LOOKUP_TABLE_META_SIZE = 56;
 
 export class RpcError extends Error {
   constructor(
@@ -47,6 +51,7 @@ export class LedgerEngine {
   private readonly entries = new Map<string, Entry>();
   private pending: Entry[] = [];
   private syncedSlot = -1;
+  private readonly slotHashPool: SlotHash[] = [];
   private readonly decoder = getTransactionDecoder();
   txCount = 0;
 
@@ -69,9 +74,26 @@ export class LedgerEngine {
     const slot = this.clock.slot();
     if (slot !== this.syncedSlot) {
       this.svm.warpToSlot(BigInt(slot)); // keeps the Clock sysvar programs see in step
+      this.syncSlotHashes(slot);
       this.syncedSlot = slot;
     }
     return slot;
+  }
+
+  /**
+   * warpToSlot leaves the SlotHashes sysvar at genesis, but creating an address lookup table
+   * needs its recentSlot listed there. Newest first, as agave keeps it. LiteSVM's SlotHash has no
+   * constructor, so the entries are objects taken from getSlotHashes() and reused.
+   */
+  private syncSlotHashes(slot: number): void {
+    const n = Math.min(SLOT_HASHES_KEPT, slot + 1);
+    while (this.slotHashPool.length < n) this.slotHashPool.push(...this.svm.getSlotHashes());
+    const entries = this.slotHashPool.slice(0, n);
+    entries.forEach((e, i) => {
+      e.slot = BigInt(slot - i);
+      e.hash = this.clock.blockhashAt(slot - i);
+    });
+    this.svm.setSlotHashes(entries);
   }
 
   send(bytes: Uint8Array, skipPreflight: boolean): SendResult {
@@ -92,7 +114,9 @@ export class LedgerEngine {
       const sim = this.simulateDecoded(tx, true);
       if (sim.err !== null) return refuse(sim.err, sim.logs, sim.unitsConsumed);
     }
-    const pre = wire.accountKeys.map((k) => this.rawLamports(k));
+    const loaded = wire.version === 0 ? this.loadedAddresses(wire) : null;
+    const keys = loaded ? [...wire.accountKeys, ...[...loaded.writable, ...loaded.readonly].map((k) => bs58.decode(k))] : wire.accountKeys;
+    const pre = keys.map((k) => this.rawLamports(k));
     const res = this.execute(tx);
     if (res === null) return refuse('SignatureFailure');
     const failed = res instanceof FailedTransactionMetadata;
@@ -109,8 +133,9 @@ export class LedgerEngine {
       cu: Number(meta.computeUnitsConsumed()),
       fee: FEE_PER_SIGNATURE * wire.numRequiredSignatures,
       pre,
-      post: wire.accountKeys.map((k) => this.rawLamports(k)),
+      post: keys.map((k) => this.rawLamports(k)),
       tx: Buffer.from(bytes).toString('base64'),
+      ...(loaded ? { loaded } : {}),
     };
     this.add(record);
     return { kind: 'landed', signature, record };
@@ -193,6 +218,28 @@ export class LedgerEngine {
     const inner = (this.svm as unknown as { inner?: { getBalance?: (k: Uint8Array) => bigint | null } }).inner;
     if (typeof inner?.getBalance === 'function') return Number(inner.getBalance(key) ?? 0n);
     return this.lamports(address(bs58.encode(key)));
+  }
+
+  /**
+   * The addresses a v0 transaction loads from its lookup tables, as getTransaction reports them
+   * (all writable ones first, then the read-only ones). Tables only grow, so resolving them at
+   * send time gives what the transaction used. Unknown tables or indexes resolve to nothing
+   * here; LiteSVM refuses such a transaction anyway.
+   */
+  private loadedAddresses(wire: WireTx): { writable: string[]; readonly: string[] } {
+    const writable: string[] = [];
+    const readonly: string[] = [];
+    for (const l of wire.lookups) {
+      const acc = this.svm.getAccount(address(bs58.encode(l.table)));
+      if (!acc.exists) continue;
+      const at = (i: number) => {
+        const off = LOOKUP_TABLE_META_SIZE + 32 * i;
+        return off + 32 <= acc.data.length ? bs58.encode(acc.data.subarray(off, off + 32)) : null;
+      };
+      for (const i of l.writable) writable.push(at(i) ?? '');
+      for (const i of l.readonly) readonly.push(at(i) ?? '');
+    }
+    return { writable: writable.filter(Boolean), readonly: readonly.filter(Boolean) };
   }
 
   private add(rec: TxRecord): void {

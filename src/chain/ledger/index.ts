@@ -32,6 +32,8 @@ export interface LocalLedger {
   stop(): Promise<void>;
   /** Test hook: jump n blocks ahead, expiring blockhashes older than 150 blocks. */
   advanceBlocks(n: number): Promise<void>;
+  /** Test hook: hold the current slot (no new block) until called with false. */
+  holdSlot(on: boolean): void;
   /** Test hook: fault injection per JSON-RPC call; null restores normal service. */
   setFault(fn: FaultFn | null): void;
   /** Writes any pending state now (normally done ≤ saveDebounceMs after each change). */
@@ -160,6 +162,9 @@ export function createLocalLedger(opts: LocalLedgerOptions): LocalLedger {
       e.clock.advance(n);
       e.slot();
       await enqueue(true); // anchor the jump on disk so a restart cannot fall behind it
+    },
+    holdSlot(on) {
+      need().clock.held = on;
     },
     setFault(fn) {
       pendingFault = fn;

@@ -18,6 +18,8 @@ export interface TxRecord {
   post: number[];
   /** base64 wire bytes; null for airdrops (LiteSVM builds those internally). */
   tx: string | null;
+  /** v0 transactions: the addresses loaded from lookup tables (getTransaction's meta.loadedAddresses) */
+  loaded?: { writable: string[]; readonly: string[] };
 }
 
 export interface LedgerMeta {

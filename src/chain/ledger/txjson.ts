@@ -11,6 +11,7 @@ export function keysOf(rec: TxRecord): string[] {
   let keys = keyCache.get(rec);
   if (!keys) {
     keys = parseWireTx(Buffer.from(rec.tx ?? '', 'base64')).accountKeys.map((k) => bs58.encode(k));
+    if (rec.loaded) keys.push(...rec.loaded.writable, ...rec.loaded.readonly);
     keyCache.set(rec, keys);
   }
   return keys;
@@ -27,7 +28,7 @@ export function getTransactionJson(rec: TxRecord | null, cfg: { encoding?: strin
   const meta = {
     err: rec.err, status: rec.err === null ? { Ok: null } : { Err: rec.err }, fee: rec.fee,
     preBalances: rec.pre, postBalances: rec.post, innerInstructions: [], logMessages: rec.logs,
-    preTokenBalances: [], postTokenBalances: [], rewards: [], loadedAddresses: { writable: [], readonly: [] },
+    preTokenBalances: [], postTokenBalances: [], rewards: [], loadedAddresses: rec.loaded ?? { writable: [], readonly: [] },
     computeUnitsConsumed: rec.cu,
   };
   const transaction =

@@ -7,6 +7,14 @@ export interface WireTx {
   accountKeys: Uint8Array[];
   recentBlockhash: string;
   version: 'legacy' | 0;
+  /** v0 only: the address lookup tables and the indexes it loads from each */
+  lookups: WireLookup[];
+}
+
+export interface WireLookup {
+  table: Uint8Array;
+  writable: number[];
+  readonly: number[];
 }
 
 function compactU16(b: Uint8Array, off: number): [value: number, next: number] {
@@ -43,7 +51,38 @@ export function parseWireTx(b: Uint8Array): WireTx {
   if (bh.length !== 32 || signatures.length !== numRequiredSignatures || n === 0) {
     throw new Error('malformed transaction');
   }
-  return { signatures, numRequiredSignatures, accountKeys, recentBlockhash: bs58.encode(bh), version };
+  const lookups = version === 0 ? parseLookups(b, off + 32) : [];
+  return { signatures, numRequiredSignatures, accountKeys, recentBlockhash: bs58.encode(bh), version, lookups };
+}
+
+/** Skips the instructions and reads the v0 address table lookups that follow them. */
+function parseLookups(b: Uint8Array, start: number): WireLookup[] {
+  let [n, off] = compactU16(b, start);
+  for (let i = 0; i < n; i++) {
+    off += 1; // program id index
+    let len: number;
+    [len, off] = compactU16(b, off);
+    off += len;
+    [len, off] = compactU16(b, off);
+    off += len;
+  }
+  const indexes = (): number[] => {
+    let k: number;
+    [k, off] = compactU16(b, off);
+    const out = Array.from(b.subarray(off, off + k));
+    off += k;
+    return out;
+  };
+  const lookups: WireLookup[] = [];
+  [n, off] = compactU16(b, off);
+  for (let i = 0; i < n; i++) {
+    const table = b.subarray(off, off + 32);
+    off += 32;
+    const writable = indexes();
+    lookups.push({ table, writable, readonly: indexes() });
+  }
+  if (off > b.length) throw new Error('truncated address table lookups');
+  return lookups;
 }
 
 /** Decodes a base64 or base58 transaction string (JSON-RPC `encoding` param; default base58). */

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
-import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, meterView as view } from '../../store/meters.js';
+import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, setPasswordHash, meterView as view } from '../../store/meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
+import { provisionBroker } from '../provision.js';
 
 
 export function registerMeter(program: Command): void {
@@ -24,6 +25,7 @@ export function registerMeter(program: Command): void {
         insertMeter(pool, { id: opts.id, ownerWallet: opts.wallet, publicKey: opts.pubkey, maxKwh: opts.maxKwh, passwordHash: hashPassword(password) }),
       );
       if (!row) throw new CliError(`meter ${opts.id} already exists`, 'exists');
+      await provisionBroker(ctx, row.id, 'the registration', (p) => p.upsertMeter(row.id, password));
       output(ctx, { ...view(row), mqtt_username: row.id, mqtt_password: password }, [
         `meter ${row.id} registered (owner ${row.owner_wallet}, cap ${view(row).max_kwh} kWh)`,
         `MQTT username: ${row.id}`,
@@ -57,9 +59,25 @@ export function registerMeter(program: Command): void {
         const ctx = cliContext(cmd);
         const row = await withDatabase(ctx, (pool) => setMeterStatus(pool, id, status));
         if (!row) throw new CliError(`no meter ${id}`, 'not_found');
+        await provisionBroker(ctx, id, `the status ${status}`, (p) => p.setStatus(id, status));
         output(ctx, view(row), `meter ${id} is now ${status}`);
       });
   }
+
+  meter
+    .command('passwd <id>')
+    .description("give a meter a new MQTT password; prints it once (with MQTT_DYNSEC the old one stops working at once)")
+    .action(async (id: string, _opts, cmd: Command) => {
+      const ctx = cliContext(cmd);
+      const password = generatePassword();
+      const row = await withDatabase(ctx, (pool) => setPasswordHash(pool, id, hashPassword(password)));
+      if (!row) throw new CliError(`no meter ${id}`, 'not_found');
+      const live = await provisionBroker(ctx, id, 'the new password', (p) => p.upsertMeter(id, password));
+      output(ctx, { ...view(row), mqtt_username: id, mqtt_password: password }, [
+        `MQTT password of ${id}: ${password}`,
+        live ? 'The broker has it already; the old password no longer works.' : 'With a password-file broker, regenerate the file (gridmint meter passwd-file) and SIGHUP it.',
+      ]);
+    });
 
   meter
     .command('passwd-file')

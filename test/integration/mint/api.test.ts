@@ -136,16 +136,17 @@ describe('token HTTP endpoints', () => {
     expect(bad.statusCode).toBe(400);
 
     ledger.setFault(() => 'error');
-    const down = await inject('GET', `/api/tokens/balance/${owner}`, user);
+    // A wallet with nothing fresh in the balance cache (owner's was just read and is still fresh).
+    const down = await inject('GET', `/api/tokens/balance/${stranger}`, user);
     expect(down.statusCode).toBe(503);
     expect(down.json().error.code).toBe('chain_unavailable');
     ledger.setFault(null);
     const metrics = await inject('GET', '/metrics');
-    expect(metrics.body).toMatch(/gridmint_chain_rpc_errors_total\{method="getAccountInfo"\} [1-9]/);
+    expect(metrics.body).toMatch(/gridmint_chain_rpc_errors_total\{method="getMultipleAccounts"\} [1-9]/);
     expect(metrics.body).toMatch(/gridmint_tokens_minted_total [1-9]/);
 
     await ledger.stop(); // connection refused, not just an error status
-    const gone = await inject('GET', `/api/tokens/balance/${owner}`, user);
+    const gone = await inject('GET', `/api/tokens/balance/${wallet()}`, user);
     expect(gone.statusCode).toBe(503);
     expect(gone.json().balance_tokens).toBeUndefined();
     await ledger.start();

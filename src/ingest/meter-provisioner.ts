@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import { connectDynsec, DynsecError, type DynsecClient, type DynsecCommand } from './dynsec.js';
+
+/**
+ * Keeps Mosquitto's dynamic security plugin in step with the meter registry, so a meter change
+ * takes effect at the broker at once (no password file, no SIGHUP). Called after the registry
+ * write has committed; the registry stays the source of truth.
+ *
+ * Each meter is a dynsec client (username = meter id) with its own role `meter-<id>` that grants
+ * exactly what the ACL file grants a meter: publish meters/<id>/readings, subscribe
+ * meters/<id>/status. Everything else is denied by the plugin's default ACL access.
+ */
+export interface MeterProvisioner {
+  /** a new meter, or a new password for one: the client exists with this password and its role */
+  upsertMeter(id: string, password: string): Promise<void>;
+  /** suspended: disabled, and disconnected at once if it is connected; active: enabled again */
+  setStatus(id: string, status: 'active' | 'suspended'): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const meterRole = (id: string) => `meter-${id}`;
+export const GATEWAY_ROLE = 'gridmint-gateway';
+
+const acl = (rolename: string, acltype: string, topic: string): DynsecCommand => ({ command: 'addRoleACL', rolename, acltype, topic, allow: true });
+const EXISTS = /already exists/i;
+const check = (commands: DynsecCommand[], errors: (string | undefined)[], tolerate: RegExp | null) => {
+  errors.forEach((e, i) => {
+    if (e && !(tolerate && tolerate.test(e))) throw new DynsecError(commands[i]!.command, e);
+  });
+};
+
+export function createDynsecProvisioner(client: DynsecClient, logger: Logger): MeterProvisioner & {
+  /** the gateway's own role: consume every meter's readings (shared subscription), answer on status */
+  ensureGatewayRole(username: string, shareGroup: string): Promise<void>;
+} {
+  const log = logger.child({ component: 'meter-provisioner' });
+  const run = async (commands: DynsecCommand[], tolerate: RegExp | null = null) => {
+    const errors = (await client.run(commands)).map((r) => r.error);
+    check(commands, errors, tolerate);
+    return errors;
+  };
+  const rolesOf = async (username: string): Promise<string[]> => {
+    const [r] = await client.run([{ command: 'getClient', username }]);
+    if (r!.error) throw new DynsecError('getClient', r!.error);
+    return ((r!.data?.client as { roles?: { rolename: string }[] } | undefined)?.roles ?? []).map((x) => x.rolename);
+  };
+
+  return {
+    async upsertMeter(id, password) {
+      const role = meterRole(id);
+      // The role (and its ACLs) first, so the client never exists without its limits.
+      const created = await run([{ command: 'createRole', rolename: role }], EXISTS);
+      if (!created[0]) await run([acl(role, 'publishClientSend', `meters/${id}/readings`), acl(role, 'subscribeLiteral', `meters/${id}/status`)]);
+      const c = [{ command: 'createClient', username: id, password, roles: [{ rolename: role }] }];
+      const res = await run(c, EXISTS);
+      if (res[0]) {
+        // Existing client: a password change (or a re-run after a partial failure). The broker
+        // disconnects it, so the old password stops working at once.
+        await run([{ command: 'setClientPassword', username: id, password }]);
+        if (!(await rolesOf(id)).includes(role)) await run([{ command: 'addClientRole', username: id, rolename: role }]);
+      }
+      log.info({ meter_id: id, created: !res[0] }, 'meter provisioned in the broker');
+    },
+    async setStatus(id, status) {
+      await run([{ command: status === 'suspended' ? 'disableClient' : 'enableClient', username: id }]);
+      log.info({ meter_id: id, status }, status === 'suspended' ? 'meter disabled and disconnected in the broker' : 'meter enabled in the broker');
+    },
+    async ensureGatewayRole(username, shareGroup) {
+      const created = await run([{ command: 'createRole', rolename: GATEWAY_ROLE }], EXISTS);
+      if (!created[0]) {
+        await run([
+          acl(GATEWAY_ROLE, 'subscribePattern', 'meters/+/readings'),
+          acl(GATEWAY_ROLE, 'subscribePattern', `$share/${shareGroup}/meters/+/readings`),
+          acl(GATEWAY_ROLE, 'publishClientReceive', 'meters/+/readings'),
+          acl(GATEWAY_ROLE, 'publishClientSend', 'meters/+/status'),
+        ]);
+      }
+      const hasRole = async () => (await rolesOf(username)).includes(GATEWAY_ROLE);
+      if (await hasRole()) return;
+      // Changing an account's roles disconnects it, this connection included: the answer is lost,
+      // so send, let the client reconnect, and look again.
+      await client.send([{ command: 'addClientRole', username, rolename: GATEWAY_ROLE }]);
+      for (let i = 0; ; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        try {
+          if (await hasRole()) break;
+        } catch (err) {
+          if (i >= 20) throw err;
+        }
+      }
+      log.info({ username, role: GATEWAY_ROLE }, 'gateway role granted in the broker');
+    },
+    close: () => client.close(),
+  };
+}
+
+/**
+ * The provisioner for this configuration: only with MQTT_DYNSEC on and an external broker
+ * (MQTT_URL); null otherwise (the embedded broker reads the registry directly, and a broker with a
+ * password file is provisioned with `gridmint meter passwd-file` + SIGHUP).
+ */
+export async function provisionerFor(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD'>, logger: Logger) {
+  if (!config.MQTT_DYNSEC || !config.MQTT_URL) return null;
+  const client = await connectDynsec({ url: config.MQTT_URL, username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD, logger });
+  return createDynsecProvisioner(client, logger);
+}
+
+/**
+ * Daemon start-up with MQTT_DYNSEC: connect as the dynsec admin and make sure the gateway's own
+ * account may consume readings before the subscriber connects. A broker that does not answer
+ * dynsec commands fails the start: the operator asked for self-provisioning.
+ */
+export async function startProvisioner(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_SHARE_GROUP'>, logger: Logger) {
+  const p = await provisionerFor(config, logger);
+  if (!p) return null;
+  const username = config.MQTT_USERNAME ?? decodeURIComponent(new URL(config.MQTT_URL!).username);
+  try {
+    await p.ensureGatewayRole(username, config.MQTT_SHARE_GROUP);
+  } catch (err) {
+    await p.close().catch(() => {});
+    throw err;
+  }
+  return p;
+}

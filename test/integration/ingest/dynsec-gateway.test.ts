@@ -1,0 +1,58 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../../src/api/auth.js';
+import { generateMeterKey } from '../../../src/domain/sign.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
+import { connectMeter, publish, reading, until, watchStatus, type StatusMessage, type TestMeter } from './fixtures.js';
+
+const SECRET = 'dynsec-gateway-test-secret-0123456789abcdef';
+const admin = { username: 'gridmint-gateway', password: 'gateway-dynsec-password-0123' };
+let db: TestDatabase;
+let broker: TestMosquitto | null;
+let t: TestGateway | null = null;
+let client: MqttClient | null = null;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  broker = await startMosquittoDynsec(admin);
+  if (!broker) return;
+  // A fresh dynsec file: the gateway account is the plugin's admin and nothing else; the daemon
+  // grants itself the readings role at start, before it subscribes.
+  t = await startTestGateway(
+    { MQTT_URL: broker.url, MQTT_USERNAME: admin.username, MQTT_PASSWORD: admin.password, MQTT_DYNSEC: true, MQTT_SUBSCRIBER_CONNECTIONS: 2, MQTT_CLIENT_ID: `gw-dynsec-${process.pid}`, JWT_SECRET: SECRET },
+    { db },
+  );
+  await until(async () => (await fetch(`${t!.gateway.urls.http}/health/ready`)).status === 200, 20_000, 'gateway ready (subscribed)');
+}, 60_000);
+afterAll(async () => {
+  client?.end(true);
+  await t?.stop();
+  await broker?.stop();
+  await db?.drop();
+});
+
+describe('gateway with MQTT_DYNSEC against Mosquitto + dynamic security', () => {
+  it('a meter registered over the admin API can publish at once, and its reading is stored', async () => {
+    if (!broker || !t) return expect.fail('mosquitto with the dynamic security plugin is required');
+    const key = generateMeterKey();
+    const owner = generateMeterKey().publicKey;
+    const id = `dyn-${process.pid}`;
+    const res = await t.gateway.app.inject({
+      method: 'POST', url: '/api/admin/meters',
+      headers: { authorization: `Bearer ${signToken(SECRET, { sub: 'admin-1', role: 'admin' }, 600)}` },
+      payload: { id, wallet: owner, pubkey: key.publicKey },
+    });
+    expect(res.statusCode).toBe(201);
+    const meter: TestMeter = { id, key, owner, password: res.json().mqtt_password };
+    client = await connectMeter(broker.url, meter);
+    const status: StatusMessage[] = await watchStatus(client, id);
+    const r = reading(meter, { kwh_amount: '3.000000001' });
+    await publish(client, `meters/${id}/readings`, JSON.stringify(r));
+    await until(() => status.some((s) => s.timestamp === r.timestamp), 15_000, 'status after commit');
+    expect(status.find((s) => s.timestamp === r.timestamp)).toMatchObject({ outcome: 'accepted' });
+    const rows = await db.pool.query('SELECT kwh_amount FROM meter_readings WHERE signature = $1', [r.signature]);
+    expect(rows.rows).toEqual([{ kwh_amount: '3.000000001' }]);
+  });
+});

@@ -1,0 +1,83 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/logger.js';
+import { provisionerFor } from '../../../src/ingest/meter-provisioner.js';
+import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
+
+const logger = createLogger('silent');
+const admin = { username: 'gridmint-gateway', password: 'gateway-test-password-0123' };
+let broker: TestMosquitto | null;
+let provisioner: Awaited<ReturnType<typeof provisionerFor>>;
+const clients: MqttClient[] = [];
+
+/** Connects once (no reconnect); resolves the client or rejects with the broker's refusal. */
+async function connect(username: string, password: string): Promise<MqttClient> {
+  const c = mqtt.connect(broker!.url, { username, password, clientId: `${username}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 0, connectTimeout: 5_000 });
+  clients.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+    c.once('close', () => reject(new Error('closed')));
+  });
+  return c;
+}
+
+const until = async (what: string, cond: () => boolean, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+beforeAll(async () => {
+  broker = await startMosquittoDynsec(admin);
+  if (!broker) return;
+  provisioner = await provisionerFor({ MQTT_DYNSEC: true, MQTT_URL: broker.url, MQTT_USERNAME: admin.username, MQTT_PASSWORD: admin.password }, logger);
+  await provisioner!.ensureGatewayRole(admin.username, 'gridmint');
+}, 30_000);
+afterAll(async () => {
+  for (const c of clients) c.end(true);
+  await provisioner?.close();
+  await broker?.stop();
+});
+
+describe('Mosquitto dynamic security provisioning', () => {
+  it('a meter added is usable at once and limited to its own topics', async () => {
+    if (!broker) return expect.fail('mosquitto with the dynsec plugin is required for this test');
+    const gateway = await connect(admin.username, admin.password);
+    const got: string[] = [];
+    gateway.on('message', (topic) => got.push(topic));
+    await gateway.subscribeAsync('$share/gridmint/meters/+/readings', { qos: 1 });
+
+    await provisioner!.upsertMeter('m-1', 'meter-one-password');
+    await provisioner!.upsertMeter('m-2', 'meter-two-password');
+    await expect(connect('m-1', 'wrong-password')).rejects.toThrow();
+    const m1 = await connect('m-1', 'meter-one-password');
+    await m1.publishAsync('meters/m-2/readings', 'not mine', { qos: 1 }); // denied: never delivered
+    await m1.publishAsync('meters/m-1/readings', 'mine', { qos: 1 });
+    await until('the own reading to reach the gateway', () => got.includes('meters/m-1/readings'));
+    expect(got).not.toContain('meters/m-2/readings');
+    expect((await m1.subscribeAsync('meters/m-1/status', { qos: 1 }))[0]!.qos).toBe(1);
+    await expect(m1.subscribeAsync('meters/m-2/status', { qos: 1 })).rejects.toThrow(/Subscribe error/); // refused (0x80)
+  });
+
+  it('a suspended meter is disconnected at once and refused until activated', async () => {
+    const m1 = await connect('m-1', 'meter-one-password');
+    let closed = false;
+    m1.on('close', () => (closed = true));
+    await provisioner!.setStatus('m-1', 'suspended');
+    await until('the suspended meter to be disconnected', () => closed);
+    await expect(connect('m-1', 'meter-one-password')).rejects.toThrow();
+    await provisioner!.setStatus('m-1', 'active');
+    await expect(connect('m-1', 'meter-one-password')).resolves.toBeDefined();
+  });
+
+  it('a password change takes effect at once; adding again is idempotent', async () => {
+    await provisioner!.upsertMeter('m-2', 'meter-two-new-password');
+    await expect(connect('m-2', 'meter-two-password')).rejects.toThrow();
+    const m2 = await connect('m-2', 'meter-two-new-password');
+    const granted = await m2.subscribeAsync('meters/m-2/status', { qos: 1 });
+    expect(granted[0]!.qos).toBe(1);
+  });
+});
