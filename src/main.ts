@@ -115,12 +115,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     if (chain.ledger) urls.ledger = chain.rpcUrl;
     const minting = await startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) });
     started.push({ name: 'minting', stop: minting.stop });
-    routes.push(tokenRoutes(createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, { balanceCacheMs: config.BALANCE_CACHE_MS })));
+    const tokenService = createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, {
+      balanceCacheMs: config.BALANCE_CACHE_MS, operatorMintMaxTokens: config.OPERATOR_MINT_MAX_TOKENS,
+    });
+    routes.push(tokenRoutes(tokenService, { publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }));
 
     // 4. certificates, anchored through the same chain client
     const erc = startErc({ pool, metrics, logger, chain: chain.client });
     started.push({ name: 'erc', stop: erc.stop });
-    routes.push(ercRoutes({ pool, service: erc.service }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
+    routes.push(ercRoutes({ pool, service: erc.service, publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.
@@ -140,6 +143,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       auth,
       routes: [systemRoutes(metrics, readiness), ...routes],
       writeRateLimit: config.RATE_LIMIT_WRITES_PER_MINUTE,
+      trustProxy: config.HTTP_TRUST_PROXY,
     });
     await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
     started.push({ name: 'http', stop: () => app.close() });

@@ -21,6 +21,22 @@ export interface AppOptions {
   routes: RouteModule[];
   /** write requests per minute per client, for routes that opt in with config.rateLimit */
   writeRateLimit: number;
+  /**
+   * HTTP_TRUST_PROXY: which X-Forwarded-For hops to believe. Off by default, so a client cannot
+   * pick its own address; behind a proxy, set it so limits key on the real client, not the proxy.
+   */
+  trustProxy?: boolean | string;
+}
+
+/** HTTP_TRUST_PROXY as fastify's trustProxy: "true"/"false", a hop count, or addresses/CIDRs. */
+export function trustProxySetting(v: boolean | string | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (v === undefined || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  if (/^[0-9]+$/.test(v)) {
+    const hops = Number(v);
+    return (_address, hop) => hop < hops;
+  }
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 /**
@@ -71,6 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
+    trustProxy: trustProxySetting(opts.trustProxy),
   });
   app.setValidatorCompiler(validatorCompiler());
   // The API speaks JSON only. fastify would hand a text/plain body to a route as a string; without

@@ -18,7 +18,15 @@ export interface JwtKeys {
   /** PEM public key for EdDSA / ES256 tokens signed elsewhere */
   publicKey: string | null;
   issuer: string | null;
+  /** required `aud`, when set (JWT_AUDIENCE) */
+  audience?: string | null;
+  /** longest accepted lifetime, exp − iat (JWT_MAX_TTL_SECONDS; default 30 days) */
+  maxTtlSeconds?: number;
 }
+
+export const DEFAULT_JWT_MAX_TTL_SECONDS = 30 * 24 * 3600;
+/** Clock skew allowed between the issuer and this server for `iat`. */
+const IAT_LEEWAY_SECONDS = 60;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,35 +40,40 @@ const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 const MAX_HEADER = 4096;
 
 /**
- * Bearer-token verification. `exp` is mandatory and the algorithm list is pinned to what the key
- * type allows, so a token cannot pick its own algorithm (no `none`, no HS/RS confusion). There is
+ * Bearer-token verification. `exp` and `iat` are mandatory and the algorithm list is pinned to
+ * what the key type allows, so a token cannot pick its own algorithm (no `none`, no HS/RS
+ * confusion). A token whose lifetime (exp − iat) exceeds `maxTtlSeconds` is refused, and so is one
+ * without `iat`, whose lifetime cannot be known, or one issued in the future. There is
  * deliberately no other way in: no impersonation header, no static key.
  */
 export function createAuthenticator(keys: JwtKeys) {
   const key = keys.publicKey ?? keys.secret;
   if (!key) throw new Error('JWT verification needs JWT_SECRET or JWT_PUBLIC_KEY');
+  const maxTtl = keys.maxTtlSeconds ?? DEFAULT_JWT_MAX_TTL_SECONDS;
   const verify = createVerifier({
     key,
     algorithms: keys.publicKey ? ['EdDSA', 'ES256'] : ['HS256'],
-    requiredClaims: ['exp', 'sub', 'role'],
+    requiredClaims: ['exp', 'iat', 'sub', 'role'],
     ...(keys.issuer ? { allowedIss: keys.issuer } : {}),
+    ...(keys.audience ? { allowedAud: keys.audience } : {}),
     // fast-jwt caches results per token and still honours `exp` for cached entries
     cache: 1000,
   });
 
-  function principalFrom(request: FastifyRequest): Principal {
-    const header = request.headers.authorization;
-    if (!header) throw unauthorized('missing Authorization: Bearer token');
-    const m = header.length <= MAX_HEADER ? BEARER.exec(header) : null;
-    if (!m) throw unauthorized('malformed Authorization header; expected "Bearer <JWT>"');
+  /** The principal a token names, or a 401 saying why not. Also used by `gridmint jwt` to refuse bad tokens. */
+  function verifyToken(token: string): Principal {
     let claims: Record<string, unknown>;
     try {
-      claims = verify(m[1]!) as Record<string, unknown>;
+      claims = verify(token) as Record<string, unknown>;
     } catch (err) {
       const expired = err instanceof TokenError && err.code === TokenError.codes.expired;
-      throw unauthorized(expired ? 'token has expired' : 'token is invalid');
+      const missing = err instanceof TokenError && err.code === TokenError.codes.missingRequiredClaim;
+      throw unauthorized(expired ? 'token has expired' : missing ? err.message.replace(/^The /, 'token: the ') : 'token is invalid');
     }
-    const { sub, role, wallet, name } = claims;
+    const { sub, role, wallet, name, iat, exp } = claims;
+    if (typeof iat !== 'number' || typeof exp !== 'number') throw unauthorized('token iat and exp must be numbers');
+    if (exp - iat > maxTtl) throw unauthorized(`token lifetime (exp - iat) exceeds ${maxTtl} s (JWT_MAX_TTL_SECONDS)`);
+    if (iat > Date.now() / 1000 + IAT_LEEWAY_SECONDS) throw unauthorized('token was issued in the future');
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || !isRole(role)) throw unauthorized('token claims are invalid');
     if (wallet !== undefined && (typeof wallet !== 'string' || !isValidPublicKey(wallet))) throw unauthorized('token wallet claim is not a Solana public key');
     if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 200)) throw unauthorized('token name claim is invalid');
@@ -69,7 +82,16 @@ export function createAuthenticator(keys: JwtKeys) {
     return { sub, role, wallet: (wallet as string | undefined) ?? null, name: (name as string | undefined) ?? null };
   }
 
+  function principalFrom(request: FastifyRequest): Principal {
+    const header = request.headers.authorization;
+    if (!header) throw unauthorized('missing Authorization: Bearer token');
+    const m = header.length <= MAX_HEADER ? BEARER.exec(header) : null;
+    if (!m) throw unauthorized('malformed Authorization header; expected "Bearer <JWT>"');
+    return verifyToken(m[1]!);
+  }
+
   return {
+    verifyToken,
     /** preHandler: any valid token */
     authenticate: async (request: FastifyRequest) => {
       request.principal = principalFrom(request);
@@ -93,9 +115,9 @@ export interface TokenClaims {
   name?: string;
 }
 
-/** Signs an HS256 token for operators (`gridmint jwt`) and tests. */
-export function signToken(secret: string, claims: TokenClaims, ttlSeconds: number, issuer?: string | null): string {
+/** Signs an HS256 token (with `iat`) for operators (`gridmint jwt`) and tests. */
+export function signToken(secret: string, claims: TokenClaims, ttlSeconds: number, issuer?: string | null, audience?: string | null): string {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('token ttl must be a positive number of seconds');
-  const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, ...(issuer ? { iss: issuer } : {}) });
+  const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, ...(issuer ? { iss: issuer } : {}), ...(audience ? { aud: audience } : {}) });
   return sign({ ...claims });
 }

@@ -41,6 +41,11 @@ export const configSchema = {
     MINT_TX_FORMAT: { type: 'string', enum: ['v0', 'legacy'] },
     BALANCE_CACHE_MS: { type: 'integer', minimum: 0, maximum: 600000 },
     MQTT_DYNSEC: { type: 'boolean' },
+    JWT_MAX_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 31622400 },
+    JWT_AUDIENCE: { type: ['string', 'null'], minLength: 1, maxLength: 200 },
+    HTTP_TRUST_PROXY: { type: ['boolean', 'string'], pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f:.,/ ]{2,1000})$' },
+    RATE_LIMIT_PUBLIC_PER_MINUTE: { type: 'integer', minimum: 1 },
+    OPERATOR_MINT_MAX_TOKENS: { type: 'integer', minimum: 1, maximum: 18446744073 },
   },
   required: [
     'NODE_ENV', 'DATABASE_URL', 'EMBEDDED_PG_PORT', 'PG_POOL_SIZE', 'MQTT_URL', 'MQTT_PORT', 'MQTT_HOST',
@@ -51,6 +56,7 @@ export const configSchema = {
     'MINT_SCHEDULE', 'MINT_ENABLED', 'MINT_MAX_READINGS_PER_RUN', 'JWT_SECRET', 'JWT_PUBLIC_KEY',
     'JWT_ISSUER', 'RATE_LIMIT_WRITES_PER_MINUTE',
     'MINT_TX_FORMAT', 'BALANCE_CACHE_MS', 'MQTT_DYNSEC',
+    'JWT_MAX_TTL_SECONDS', 'JWT_AUDIENCE', 'HTTP_TRUST_PROXY', 'RATE_LIMIT_PUBLIC_PER_MINUTE', 'OPERATOR_MINT_MAX_TOKENS',
   ],
 } as const;
 
@@ -101,4 +107,14 @@ export interface Config {
   readonly BALANCE_CACHE_MS: number;
   /** true → provision meters in Mosquitto's dynamic security plugin (MQTT_URL's account must be a dynsec admin) */
   readonly MQTT_DYNSEC: boolean;
+  /** longest token lifetime (exp − iat) the verifier accepts and `gridmint jwt` signs */
+  readonly JWT_MAX_TTL_SECONDS: number;
+  /** when set, tokens must carry it in `aud`; `gridmint jwt` sets it */
+  readonly JWT_AUDIENCE: string | null;
+  /** fastify trustProxy: false, true, a hop count, or trusted proxy addresses/CIDRs (comma-separated) */
+  readonly HTTP_TRUST_PROXY: boolean | string;
+  /** per-client limit on public endpoints that reach the chain */
+  readonly RATE_LIMIT_PUBLIC_PER_MINUTE: number;
+  /** most tokens one operator mint may mint */
+  readonly OPERATOR_MINT_MAX_TOKENS: number;
 }

@@ -3,6 +3,7 @@ import { contentHash, parseAnchorMemo } from '../domain/erc.js';
 import { numericToBaseUnits } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
+import { singleFlightCache } from '../single-flight.js';
 import { backingOf, contentOf, getCertificate, issueCertificate, type CertificateRow } from '../store/certificates.js';
 import type { MemoChain } from './chain.js';
 
@@ -39,7 +40,12 @@ export interface ErcService {
  * Issuing and verifying certificates. Issuance is one database transaction and then a nudge to
  * the anchor job; it never waits for, or fails because of, the chain.
  */
-export function createErcService(deps: { pool: Pool; chain: MemoChain | null; metrics?: Metrics; onIssued?: () => void }): ErcService {
+export function createErcService(deps: { pool: Pool; chain: MemoChain | null; metrics?: Metrics; onIssued?: () => void; memoCacheMs?: number }): ErcService {
+  // verify is public and reads the chain: one lookup per anchor signature at a time, its answer
+  // reused briefly, so the public cannot spend the RPC quota the minter needs. The database side
+  // of verify is never cached, so tampering shows at once.
+  const chain = deps.chain;
+  const findMemo = chain ? singleFlightCache(deps.memoCacheMs ?? 2_000, (sig) => chain.findMemo(sig)) : null;
   return {
     async issue(req) {
       const start = Date.parse(req.periodStart);
@@ -94,8 +100,8 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
           detail: (same ? 'the on-chain anchor is not confirmed yet' : 'the row no longer matches the hash recorded at issuance') + backingNote,
         };
       }
-      if (!deps.chain) throw unavailable('chain_unavailable', 'no chain client is configured to read the anchor');
-      const memo = await deps.chain.findMemo(row.blockchain_tx_signature);
+      if (!findMemo) throw unavailable('chain_unavailable', 'no chain client is configured to read the anchor');
+      const memo = await findMemo(row.blockchain_tx_signature);
       const anchor = memo ? parseAnchorMemo(memo) : null;
       if (!anchor || anchor.certificateId !== id) {
         return {

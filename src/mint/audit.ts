@@ -2,6 +2,7 @@ import type { ChainClient } from '../chain/client.js';
 import { numericToBaseUnits } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import { recordedTotals, walletMintedKwh } from '../store/mint-audit.js';
+import { listOperatorMints, type AuditedOperatorMint } from '../store/operator-mints.js';
 import type { Pool } from '../store/pool.js';
 import type { MintDeps } from './settle.js';
 
@@ -51,6 +52,8 @@ export interface AuditReport {
   inconsistent_readings: number;
   wallets_checked: number;
   wallet_mismatches: WalletMismatch[];
+  /** every operator mint ever recorded, with its idempotency key, admin and reason */
+  operator_mints: AuditedOperatorMint[];
   ok: boolean;
 }
 
@@ -84,6 +87,7 @@ export async function auditSupply(o: { pool: Pool; chain: ChainClient; metrics?:
     inconsistent_readings: t.inconsistentReadings,
     wallets_checked: wallets.length,
     wallet_mismatches: mismatches,
+    operator_mints: await listOperatorMints(o.pool),
     ok: info !== null && drift === 0n && BigInt(t.confirmedOutboxBaseUnits) === recorded && t.inconsistentReadings === 0 && mismatches.length === 0,
   };
 }

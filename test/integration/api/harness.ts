@@ -28,14 +28,15 @@ export interface Harness {
 }
 
 /** The API on a fresh test database, with the real JWT verifier; `chain` null = no anchoring. */
-export async function startHarness(opts: { chain?: MemoChain | null; writeRateLimit?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { chain?: MemoChain | null; writeRateLimit?: number; memoCacheMs?: number } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const logLines: string[] = [];
   const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) as never);
   const metrics = createMetrics();
   const chain = opts.chain ?? null;
   const anchor = chain ? createAnchorJob({ pool: db.pool, chain, logger, metrics, intervalMs: 3_600_000 }) : null;
-  const service = createErcService({ pool: db.pool, chain, metrics });
+  // No memo cache unless asked: these tests switch the chain off and on between calls.
+  const service = createErcService({ pool: db.pool, chain, metrics, memoCacheMs: opts.memoCacheMs ?? 0 });
   const app = await buildApp({
     logger,
     metrics,
