@@ -66,7 +66,9 @@ export type IssueResult =
   | { ok: false; reason: 'unknown_meter' | 'no_readings' | 'already_certified' | 'too_many_readings'; count?: number };
 
 /**
- * Issues one certificate for a meter's uncertified readings in [start, end). The readings are
+ * Issues one certificate for a meter's uncertified readings in (start, end]: a reading's
+ * timestamp is the END of its interval, so the reading stamped `start` measured the interval
+ * before the period and the one stamped `end` measured the period's last interval. The readings are
  * locked in id order (FOR UPDATE), so a concurrent issuance over an overlapping period waits and
  * then sees them certified; the link is then set only where still NULL. The kWh sum is NUMERIC
  * arithmetic in Postgres. The year's counter row is taken last to hold its lock briefly.
@@ -84,7 +86,7 @@ export async function issueCertificate(pool: pg.Pool, input: IssueInput): Promis
 
     const locked = await c.query<{ id: string; certified: boolean }>(
       `SELECT id, certificate_id IS NOT NULL AS certified FROM meter_readings
-        WHERE meter_id = $1 AND "timestamp" >= $2::timestamptz AND "timestamp" < $3::timestamptz
+        WHERE meter_id = $1 AND "timestamp" > $2::timestamptz AND "timestamp" <= $3::timestamptz
         ORDER BY id FOR UPDATE`,
       [input.meterId, input.periodStart, input.periodEnd],
     );

@@ -24,19 +24,19 @@ async function snapshot() {
 }
 
 describe('POST /api/erc/issue', () => {
-  it('sums exactly the uncertified readings in [start, end) and records everything', async () => {
+  it('sums exactly the uncertified readings in (start, end] and records everything', async () => {
     const meter = await addMeter(h.db, owner);
     const ids = await addReadings(h.db, meter, owner, [
-      ['2025-03-01T00:00:00Z', '0.000000001'], // at start: included
+      ['2025-03-01T00:00:00Z', '99.999999999'], // at start: ends the interval before the period, excluded
       ['2025-03-01T00:15:00Z', '12345.678901234'],
       ['2025-03-01T00:30:00Z', '0.1'],
       ['2025-03-01T00:45:00Z', '0.2'],
-      ['2025-03-01T01:00:00Z', '99.999999999'], // at end: excluded
+      ['2025-03-01T01:00:00Z', '0.000000001'], // at end: the period's last interval, included
     ]);
     const r = await issue({ meter_id: meter, period_start: '2025-03-01T00:00:00Z', period_end: '2025-03-01T01:00:00Z', metadata: { program: 'GO-EU', vintage: 2025, verified: true } });
     expect(r.statusCode).toBe(201);
     const c = r.json();
-    // 0.000000001 + 12345.678901234 + 0.1 + 0.2, exactly (a float would give 12346.078901235001)
+    // 12345.678901234 + 0.1 + 0.2 + 0.000000001, exactly (a float would give 12346.078901235001)
     expect(c.kwh_amount).toBe('12345.978901235');
     expect(c.certificate_id).toMatch(/^ERC-\d{4}-\d{6}$/);
     expect(c.certificate_id.slice(4, 8)).toBe(String(new Date().getUTCFullYear()));
@@ -48,7 +48,7 @@ describe('POST /api/erc/issue', () => {
       period_start: '2025-03-01T00:00:00.000Z',
       period_end: '2025-03-01T01:00:00.000Z',
       reading_count: 4,
-      reading_ids: ids.slice(0, 4),
+      reading_ids: ids.slice(1, 5),
       issuer: { wallet: authority.wallet, name: 'Green Registry Ltd' },
       metadata: { program: 'GO-EU', vintage: 2025, verified: true },
       blockchain_tx_signature: null,
@@ -56,14 +56,14 @@ describe('POST /api/erc/issue', () => {
     });
     expect(c.content_hash).toMatch(/^[0-9a-f]{64}$/);
     const linked = await h.db.pool.query('SELECT id::text FROM meter_readings WHERE certificate_id = $1 ORDER BY id', [c.certificate_id]);
-    expect(linked.rows.map((x) => x.id)).toEqual(ids.slice(0, 4));
+    expect(linked.rows.map((x) => x.id)).toEqual(ids.slice(1, 5));
     const stored = await h.db.pool.query('SELECT kwh_amount::text AS k, issuer_user_id FROM erc_certificates WHERE certificate_id = $1', [c.certificate_id]);
     expect(stored.rows[0]).toEqual({ k: '12345.978901235', issuer_user_id: authority.sub });
   });
 
   it('numbers certificates sequentially within the year', async () => {
     const meter = await addMeter(h.db, owner);
-    await addReadings(h.db, meter, owner, [['2025-04-01T00:00:00Z', '1'], ['2025-04-02T00:00:00Z', '2']]);
+    await addReadings(h.db, meter, owner, [['2025-04-01T12:00:00Z', '1'], ['2025-04-02T12:00:00Z', '2']]);
     const a = (await issue({ meter_id: meter, period_start: '2025-04-01T00:00:00Z', period_end: '2025-04-01T12:00:00Z' })).json();
     const b = (await issue({ meter_id: meter, period_start: '2025-04-02T00:00:00Z', period_end: '2025-04-02T12:00:00Z' })).json();
     expect(Number(b.certificate_id.slice(-6))).toBe(Number(a.certificate_id.slice(-6)) + 1);

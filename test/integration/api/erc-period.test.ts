@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Harness } from './harness.js';
+
+// A reading stamped t measured the interval that ENDS at t, so a certificate for start..end
+// covers the readings with start < t <= end (issue 8 §8).
+let h: Harness;
+let authority: Actor;
+beforeAll(async () => {
+  h = await startHarness();
+  authority = actor('rec_authority', 'Period Registry');
+});
+afterAll(async () => h?.close());
+
+const issue = (meter: string, start: string, end: string) =>
+  h.app.inject({ method: 'POST', url: '/api/erc/issue', headers: authority.headers, payload: { meter_id: meter, period_start: start, period_end: end } });
+
+async function certificateOf(readingId: string): Promise<string | null> {
+  const r = await h.db.pool.query<{ c: string | null }>('SELECT certificate_id AS c FROM meter_readings WHERE id = $1', [readingId]);
+  return r.rows[0]!.c;
+}
+
+describe('certificate periods are (period_start, period_end]', () => {
+  it('leaves out the reading stamped period_start and includes the one stamped period_end', async () => {
+    const owner = wallet();
+    const meter = await addMeter(h.db, owner);
+    const [at10, at1015, at1030, at1045, at11, at1115] = await addReadings(h.db, meter, owner, [
+      ['2025-10-01T10:00:00Z', '1'], // energy of 09:45–10:00: before the period
+      ['2025-10-01T10:15:00Z', '2'],
+      ['2025-10-01T10:30:00Z', '4'],
+      ['2025-10-01T10:45:00Z', '8'],
+      ['2025-10-01T11:00:00Z', '16'], // energy of 10:45–11:00: the period's last interval
+      ['2025-10-01T11:15:00Z', '32'], // after the period
+    ]);
+    const r = await issue(meter, '2025-10-01T10:00:00Z', '2025-10-01T11:00:00Z');
+    expect(r.statusCode).toBe(201);
+    const c = r.json();
+    expect(c).toMatchObject({ kwh_amount: '30', reading_count: 4, reading_ids: [at1015, at1030, at1045, at11] });
+    expect(await certificateOf(at10!)).toBeNull();
+    expect(await certificateOf(at11!)).toBe(c.certificate_id);
+    expect(await certificateOf(at1115!)).toBeNull();
+
+    // The neighbouring hours tile without overlap: each reading lands in exactly one certificate.
+    const before = await issue(meter, '2025-10-01T09:00:00Z', '2025-10-01T10:00:00Z');
+    expect(before.statusCode).toBe(201);
+    expect(before.json()).toMatchObject({ kwh_amount: '1', reading_ids: [at10] });
+    const after = await issue(meter, '2025-10-01T11:00:00Z', '2025-10-01T12:00:00Z');
+    expect(after.statusCode).toBe(201);
+    expect(after.json()).toMatchObject({ kwh_amount: '32', reading_ids: [at1115] });
+  });
+
+  it('a period ending just before a reading, or starting at it, does not hold it', async () => {
+    const owner = wallet();
+    const meter = await addMeter(h.db, owner);
+    await addReadings(h.db, meter, owner, [['2025-10-02T10:00:00Z', '5']]);
+    const endsBefore = await issue(meter, '2025-10-02T09:00:00Z', '2025-10-02T09:59:59.999Z');
+    expect(endsBefore.statusCode).toBe(409);
+    expect(endsBefore.json().error.code).toBe('no_readings');
+    const startsAt = await issue(meter, '2025-10-02T10:00:00Z', '2025-10-02T11:00:00Z');
+    expect(startsAt.statusCode).toBe(409);
+    expect(startsAt.json().error.code).toBe('no_readings');
+    const endsAt = await issue(meter, '2025-10-02T09:59:59.999Z', '2025-10-02T10:00:00Z');
+    expect(endsAt.statusCode).toBe(201);
+    expect(endsAt.json().kwh_amount).toBe('5');
+  });
+});
