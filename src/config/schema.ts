@@ -43,7 +43,7 @@ export const configSchema = {
     MQTT_DYNSEC: { type: 'boolean' },
     JWT_MAX_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 31622400 },
     JWT_AUDIENCE: { type: ['string', 'null'], minLength: 1, maxLength: 200 },
-    HTTP_TRUST_PROXY: { type: ['boolean', 'string'], pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f:.,/ ]{2,1000})$' },
+    HTTP_TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f:.,/ ]{2,1000})$' },
     RATE_LIMIT_PUBLIC_PER_MINUTE: { type: 'integer', minimum: 1 },
     OPERATOR_MINT_MAX_TOKENS: { type: 'integer', minimum: 1, maximum: 18446744073 },
   },
@@ -112,7 +112,7 @@ export interface Config {
   /** when set, tokens must carry it in `aud`; `gridmint jwt` sets it */
   readonly JWT_AUDIENCE: string | null;
   /** fastify trustProxy: false, true, a hop count, or trusted proxy addresses/CIDRs (comma-separated) */
-  readonly HTTP_TRUST_PROXY: boolean | string;
+  readonly HTTP_TRUST_PROXY: string;
   /** per-client limit on public endpoints that reach the chain */
   readonly RATE_LIMIT_PUBLIC_PER_MINUTE: number;
   /** most tokens one operator mint may mint */
