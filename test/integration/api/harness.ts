@@ -28,7 +28,9 @@ export interface Harness {
 }
 
 /** The API on a fresh test database, with the real JWT verifier; `chain` null = no anchoring. */
-export async function startHarness(opts: { chain?: MemoChain | null; writeRateLimit?: number; memoCacheMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { chain?: MemoChain | null; writeRateLimit?: number; memoCacheMs?: number; publicRateLimit?: number; trustProxy?: string } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const logLines: string[] = [];
   const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) as never);
@@ -41,8 +43,9 @@ export async function startHarness(opts: { chain?: MemoChain | null; writeRateLi
     logger,
     metrics,
     auth: createAuthenticator({ secret: SECRET, publicKey: null, issuer: null }),
-    routes: [ercRoutes({ pool: db.pool, service }), adminMeterRoutes({ pool: db.pool }), myReadingsRoutes({ pool: db.pool })],
+    routes: [ercRoutes({ pool: db.pool, service, publicRateLimit: opts.publicRateLimit }), adminMeterRoutes({ pool: db.pool }), myReadingsRoutes({ pool: db.pool })],
     writeRateLimit: opts.writeRateLimit ?? 100_000,
+    trustProxy: opts.trustProxy,
   });
   return {
     db,
