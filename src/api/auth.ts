@@ -53,7 +53,8 @@ export function createAuthenticator(keys: JwtKeys) {
   const verify = createVerifier({
     key,
     algorithms: keys.publicKey ? ['EdDSA', 'ES256'] : ['HS256'],
-    requiredClaims: ['exp', 'iat', 'sub', 'role'],
+    // fast-jwt checks iss/aud only when present, so a configured issuer or audience is also required
+    requiredClaims: ['exp', 'iat', 'sub', 'role', ...(keys.issuer ? ['iss'] : []), ...(keys.audience ? ['aud'] : [])],
     ...(keys.issuer ? { allowedIss: keys.issuer } : {}),
     ...(keys.audience ? { allowedAud: keys.audience } : {}),
     // fast-jwt caches results per token and still honours `exp` for cached entries
