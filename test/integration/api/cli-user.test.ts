@@ -70,4 +70,42 @@ describe('gridmint user add / gridmint jwt', () => {
     const badTtl = await gridmint('jwt', '--sub', user.id, '--role', 'rec_authority', '--ttl', '1.5');
     expect(badTtl.code).toBe(1);
   }, 120_000);
+
+  it('jwt: role and ttl default from the user, and it refuses tokens the server would reject', async () => {
+    const w = wallet();
+    const user = JSON.parse((await gridmint('user', 'add', '--wallet', w, '--role', 'rec_authority', '--name', 'Default Registry', '--json')).stdout);
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+
+    // no --role, no --ttl: the stored role, one day
+    const plain = await gridmint('jwt', '--sub', user.id, '--json');
+    expect(plain.code, plain.stderr).toBe(0);
+    const c = claimsOf(JSON.parse(plain.stdout).token);
+    expect(c).toMatchObject({ sub: user.id, role: 'rec_authority', wallet: w, name: 'Default Registry' });
+    expect(c.exp - c.iat).toBe(86_400);
+
+    // --ttl above JWT_MAX_TTL_SECONDS is refused, not clipped; a lower maximum lowers the default
+    const long = await gridmint('jwt', '--sub', user.id, '--ttl', '2592001');
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(/exceeds JWT_MAX_TTL_SECONDS \(2592000\)/);
+    const capped = await gridmintEnv({ JWT_MAX_TTL_SECONDS: '3600', JWT_AUDIENCE: 'gridmint-api' }, 'jwt', '--sub', user.id, '--json');
+    expect(capped.code, capped.stderr).toBe(0);
+    const cc = claimsOf(JSON.parse(capped.stdout).token);
+    expect(cc.exp - cc.iat).toBe(3600);
+    expect(cc.aud).toBe('gridmint-api');
+
+    // without a stored user: --role is required, and a rec_authority needs wallet and name
+    const noRole = await gridmint('jwt', '--sub', 'svc-1', '--skip-user-check');
+    expect(noRole.code).toBe(1);
+    expect(noRole.stderr).toMatch(/--role is required/);
+    const bare = await gridmint('jwt', '--sub', 'svc-1', '--skip-user-check', '--role', 'rec_authority', '--json');
+    expect(bare.code).toBe(1);
+    expect(JSON.parse(bare.stderr).error.code).toBe('would_be_refused');
+    const full = await gridmint('jwt', '--sub', 'svc-1', '--skip-user-check', '--role', 'rec_authority', '--wallet', wallet(), '--name', 'Svc');
+    expect(full.code, full.stderr).toBe(0);
+    // anything else the verifier refuses (here a subject longer than 128 characters) is not printed
+    const longSub = await gridmint('jwt', '--sub', 'x'.repeat(129), '--skip-user-check', '--role', 'user');
+    expect(longSub.code).toBe(1);
+    expect(longSub.stdout).toBe('');
+    expect(longSub.stderr).toMatch(/server would reject: token claims are invalid/);
+  }, 180_000);
 });
