@@ -7,7 +7,7 @@
 export function singleFlightCache<T>(ttlMs: number, load: (key: string) => Promise<T>, maxKeys = 1000) {
   const done = new Map<string, { value: T; until: number }>();
   const flying = new Map<string, Promise<T>>();
-  return (key: string): Promise<T> => {
+  const get = (key: string): Promise<T> => {
     const hit = done.get(key);
     if (hit && hit.until > Date.now()) return Promise.resolve(hit.value);
     const inFlight = flying.get(key);
@@ -23,4 +23,7 @@ export function singleFlightCache<T>(ttlMs: number, load: (key: string) => Promi
     flying.set(key, p);
     return p;
   };
+  /** Forget the cached answers (a flight already under way still completes and is kept). */
+  const clear = () => done.clear();
+  return Object.assign(get, { clear });
 }

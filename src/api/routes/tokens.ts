@@ -78,6 +78,13 @@ export const PUBLIC_CHAIN_CACHE_MS = 2_000;
 export function tokenRoutes(tokens: TokenService, opts: { publicRateLimit?: number } = {}): RouteModule {
   return (app, auth) => {
     const info = singleFlightCache(PUBLIC_CHAIN_CACHE_MS, () => tokens.info());
+    // A mint through this gateway changes the supply: the next info call reads it afresh.
+    const minting = new Set(['/api/tokens/mint-from-reading', '/api/admin/tokens/mint', '/api/admin/tokens/mint-run']);
+    // (onSend: before the caller has the answer, so its next request sees the new supply.)
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (request.method === 'POST' && minting.has(request.routeOptions.url ?? '')) info.clear();
+      return payload;
+    });
     app.post<{ Body: { reading_id: number; wallet_address: string } }>('/api/tokens/mint-from-reading', {
       preHandler: auth.authenticate,
       config: { rateLimit: {} },

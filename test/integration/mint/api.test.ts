@@ -115,7 +115,7 @@ describe('token HTTP endpoints', () => {
     const target = wallet();
     const body = { wallet_address: target, amount: '2.000000001', reason: 'correction for meter replacement' };
     expect((await inject('POST', '/api/admin/tokens/mint', bearer({ role: 'user', wallet: target }), body)).statusCode).toBe(403);
-    const res = await inject('POST', '/api/admin/tokens/mint', admin, body);
+    const res = await inject('POST', '/api/admin/tokens/mint', { ...admin, 'idempotency-key': 'api-test-operator-mint' }, body);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, amount: '2.000000001', reason: body.reason, wallet_address: target });
     const bal = await inject('GET', `/api/tokens/balance/${target}`, bearer({ role: 'user', wallet: target }));
