@@ -28,7 +28,8 @@ async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: st
 async function gridmintEnv(extra: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', JWT_SECRET: '', LOG_LEVEL: 'warn', ...extra };
   try {
-    const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 });
+    // node --import tsx rather than npx: npx's own start-up costs seconds on a loaded machine
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env, timeout: 120_000 });
     return { ...r, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
@@ -69,7 +70,7 @@ describe('gridmint user add / gridmint jwt', () => {
     expect(prod.stderr).toMatch(/JWT_SECRET .*required when NODE_ENV=production/);
     const badTtl = await gridmint('jwt', '--sub', user.id, '--role', 'rec_authority', '--ttl', '1.5');
     expect(badTtl.code).toBe(1);
-  }, 120_000);
+  }, 300_000);
 
   it('jwt: role and ttl default from the user, and it refuses tokens the server would reject', async () => {
     const w = wallet();
@@ -107,5 +108,5 @@ describe('gridmint user add / gridmint jwt', () => {
     expect(longSub.code).toBe(1);
     expect(longSub.stdout).toBe('');
     expect(longSub.stderr).toMatch(/server would reject: token claims are invalid/);
-  }, 180_000);
+  }, 300_000);
 });

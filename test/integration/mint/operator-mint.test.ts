@@ -141,12 +141,12 @@ describe('operator mint guard rails', () => {
     const env = {
       ...process.env, DATABASE_URL: gw.db.url, DATA_DIR: gw.config.DATA_DIR, SOLANA_RPC_URL: ledger.url, JWT_SECRET: SECRET, LOG_LEVEL: 'warn',
     };
-    const cli = await promisify(execFile)('npx', ['tsx', 'src/cli/index.ts', 'token', 'audit', '--json'], { env, timeout: 90_000 });
+    const cli = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'token', 'audit', '--json'], { env, timeout: 120_000 });
     const printed = JSON.parse(cli.stdout);
     expect(printed.ok).toBe(true);
     expect(printed.operator_mints).toHaveLength(6);
     expect(printed.operator_mints[1]).toMatchObject({ idempotency_key: 'concurrent-key', requested_by: 'admin-alice', reason: 'concurrent retry' });
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('GET /api/tokens/info (public, reaches the chain)', () => {
