@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentHash } from '../../../src/domain/erc.js';
+import { contentOf, getCertificate } from '../../../src/store/certificates.js';
 import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Harness } from './harness.js';
 
 // A reading stamped t measured the interval that ENDS at t, so a certificate for start..end
@@ -61,5 +63,29 @@ describe('certificate periods are (period_start, period_end]', () => {
     const endsAt = await issue(meter, '2025-10-02T09:59:59.999Z', '2025-10-02T10:00:00Z');
     expect(endsAt.statusCode).toBe(201);
     expect(endsAt.json().kwh_amount).toBe('5');
+  });
+
+  it('a certificate issued under the old [start, end) rule is not rewritten and still verifies', async () => {
+    const owner = wallet();
+    const meter = await addMeter(h.db, owner);
+    const [at10, , , at1045, at11] = await addReadings(h.db, meter, owner, [
+      ['2025-10-03T10:00:00Z', '1'], ['2025-10-03T10:15:00Z', '2'], ['2025-10-03T10:30:00Z', '4'], ['2025-10-03T10:45:00Z', '8'], ['2025-10-03T11:00:00Z', '16'],
+    ]);
+    // What an older version issued for 10:00–11:00: the readings stamped 10:00 … 10:45. Rebuilt
+    // here by issuing for the same readings and writing the old period (and its hash) back.
+    const r = await issue(meter, '2025-10-03T09:59:59.999Z', '2025-10-03T10:45:00Z');
+    expect(r.json().reading_ids).toEqual([at10, expect.any(String), expect.any(String), at1045]);
+    const id = r.json().certificate_id;
+    await h.db.pool.query(`UPDATE erc_certificates SET period_start = '2025-10-03T10:00:00Z', period_end = '2025-10-03T11:00:00Z' WHERE certificate_id = $1`, [id]);
+    const old = (await getCertificate(h.db.pool, id))!;
+    await h.db.pool.query('UPDATE erc_certificates SET content_hash = $2 WHERE certificate_id = $1', [id, contentHash(contentOf(old))]);
+
+    const v = await h.app.inject({ method: 'GET', url: `/api/erc/${id}/verify` });
+    expect(v.json()).toMatchObject({ result: 'pending', checks: { backing_readings_match: true } });
+    const kept = (await getCertificate(h.db.pool, id))!;
+    expect({ kwh: kept.kwh_amount, ids: kept.reading_ids.map(String) }).toEqual({ kwh: '15.000000000', ids: [at10, expect.any(String), expect.any(String), at1045] });
+    // the reading it left out (stamped at its period_end) is certified by a period ending there
+    const gap = await issue(meter, '2025-10-03T10:45:00Z', '2025-10-03T11:00:00Z');
+    expect(gap.json()).toMatchObject({ kwh_amount: '16', reading_ids: [at11] });
   });
 });
