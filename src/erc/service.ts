@@ -3,7 +3,7 @@ import { contentHash, parseAnchorMemo } from '../domain/erc.js';
 import { numericToBaseUnits } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
-import { singleFlightCache } from '../domain/single-flight.js';
+import { singleFlightCache } from '../lib/single-flight.js';
 import { backingOf, contentOf, getCertificate, issueCertificate, type CertificateRow } from '../store/certificates.js';
 import type { MemoChain } from './chain.js';
 

@@ -3,7 +3,7 @@ import { baseUnitsToKwh } from '../../domain/kwh.js';
 import { badRequest, forbidden } from '../../domain/errors.js';
 import type { TokenService } from '../../mint/service.js';
 import type { RouteModule } from '../app.js';
-import { singleFlightCache } from '../../domain/single-flight.js';
+import { singleFlightCache } from '../../lib/single-flight.js';
 import { freeText, kwhString, pageQuery, walletString, withErrors } from '../schemas.js';
 
 /** What both single-mint routes answer: 200 once finalized, 202 while the outbox still settles it. */

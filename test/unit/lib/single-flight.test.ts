@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { singleFlightCache } from '../../../src/domain/single-flight.js';
+import { singleFlightCache } from '../../../src/lib/single-flight.js';
 
 describe('singleFlightCache', () => {
   it('shares one load among concurrent callers and reuses it within the ttl', async () => {
