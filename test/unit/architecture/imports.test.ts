@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['*'],
   types: [],
 };
-const ROOT_FILES = new Set(['main', 'logger', 'data-dir']);
+const ROOT_FILES = new Set(['main', 'logger', 'data-dir', 'stack-traces']);
 
 const SRC = resolve(__dirname, '../../../src');
 
