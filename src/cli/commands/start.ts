@@ -12,7 +12,7 @@ export function readyLine(gateway: Pick<Gateway, 'urls' | 'config'>): string {
     `MQTT ${u.mqtt ? redactUrl(u.mqtt) : 'none'}`,
     `HTTP ${u.http} (API docs ${u.http}/docs)`,
     `ledger ${u.ledger ?? (gateway.config.SOLANA_RPC_URL ? redactUrl(gateway.config.SOLANA_RPC_URL) : 'none')}`,
-    `database ${redactUrl(u.database)}`,
+    `database ${u.database}`, // already without its password
     `data ${gateway.config.DATA_DIR}`,
   ];
   return `gridmint ready: ${parts.join(' · ')}`;
