@@ -52,6 +52,19 @@ function ownershipError(p: Principal, r: Extract<OwnershipResult, { ok: false }>
   return badRequest('same_owner', 'the certificate already belongs to that wallet');
 }
 
+/**
+ * A former owner (the certificate was issued to them, or they transferred it away) learns that it
+ * moved on, instead of a 404 for a certificate they know exists.
+ */
+async function refusal(pool: Pool, p: Principal, r: Extract<OwnershipResult, { ok: false }>, id: string, action: string): Promise<AppError> {
+  if (r.reason === 'not_owner' && r.current && p.wallet && !canView(p, r.current)) {
+    const wallet = p.wallet;
+    const former = r.current.issued_to_wallet === wallet || (await listTransfers(pool, id)).some((t) => t.from_wallet === wallet);
+    if (former) return new AppError(403, 'not_owner', `certificate ${id} was transferred to another wallet; only its current owner may ${action} it`);
+  }
+  return ownershipError(p, r, id, action);
+}
+
 /** ERC certificates: issue (REC authorities), list, view, transfer, retire, and public verify. */
 export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModule {
   return (app, auth) => {
@@ -141,7 +154,7 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
         const p = request.principal!;
         const { certificate_id: id, to_wallet: toWallet } = request.body;
         const r = await transferCertificate(deps.pool, { id, callerWallet: walletOf(p), callerSub: p.sub, toWallet });
-        if (!r.ok) throw ownershipError(p, r, id, 'transfer');
+        if (!r.ok) throw await refusal(deps.pool, p, r, id, 'transfer');
         return detailView(r.certificate, await listTransfers(deps.pool, id));
       },
     );
@@ -168,7 +181,7 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
         const p = request.principal!;
         const id = request.params.id;
         const r = await retireCertificate(deps.pool, { id, callerWallet: walletOf(p), beneficiary: request.body.beneficiary, purpose: request.body.purpose ?? null });
-        if (!r.ok) throw ownershipError(p, r, id, 'retire');
+        if (!r.ok) throw await refusal(deps.pool, p, r, id, 'retire');
         return detailView(r.certificate, await listTransfers(deps.pool, id));
       },
     );

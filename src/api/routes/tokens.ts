@@ -5,6 +5,15 @@ import type { TokenService } from '../../mint/service.js';
 import type { RouteModule } from '../app.js';
 import { freeText, kwhString, pageQuery, walletString, withErrors } from '../schemas.js';
 
+/**
+ * A reading id as status messages and submit responses give it (a decimal string, since ids are
+ * bigint), or as a JSON integer; answered as the string either way.
+ */
+const readingIdInput = {
+  anyOf: [{ type: 'string', pattern: '^[1-9][0-9]{0,17}$' }, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }],
+  examples: ['1042'],
+} as const;
+
 /** What both single-mint routes answer: 200 once finalized, 202 while the outbox still settles it. */
 const txOutcome = {
   success: { type: 'boolean' },
@@ -15,7 +24,7 @@ const txOutcome = {
 const mintResult = {
   type: 'object',
   required: ['success', 'status', 'transaction_signature', 'tokens_minted', 'reading_id'],
-  properties: { ...txOutcome, tokens_minted: { type: 'string' }, reading_id: { type: 'integer' } },
+  properties: { ...txOutcome, tokens_minted: { type: 'string' }, reading_id: { type: 'string' } },
 } as const;
 
 const operatorResult = {
@@ -60,12 +69,12 @@ const unmintedRow = {
 /** Amounts in responses are decimal strings: tokens and kWh are the same number (1 kWh = 1 token). */
 export function tokenRoutes(tokens: TokenService): RouteModule {
   return (app, auth) => {
-    app.post<{ Body: { reading_id: number; wallet_address: string } }>('/api/tokens/mint-from-reading', {
+    app.post<{ Body: { reading_id: number | string; wallet_address: string } }>('/api/tokens/mint-from-reading', {
       preHandler: auth.authenticate,
       config: { rateLimit: {} },
       schema: {
         tags: ['tokens'], security: [{ bearer: [] }],
-        body: { type: 'object', additionalProperties: false, required: ['reading_id', 'wallet_address'], properties: { reading_id: { type: 'integer', minimum: 1 }, wallet_address: walletString } },
+        body: { type: 'object', additionalProperties: false, required: ['reading_id', 'wallet_address'], properties: { reading_id: readingIdInput, wallet_address: walletString } },
         response: withErrors({ 200: mintResult, 202: mintResult }, 400, 401, 403, 404, 409, 429, 503),
       },
     }, async (req, reply) => {
@@ -73,8 +82,9 @@ export function tokenRoutes(tokens: TokenService): RouteModule {
       // Only the reading's owner (whose token names that wallet) or an admin; the service checks
       // that the wallet really is the reading's.
       if (p.role !== 'admin' && p.wallet !== req.body.wallet_address) throw forbidden('you may only mint readings for your own wallet');
-      const r = await tokens.mintReading(String(req.body.reading_id), req.body.wallet_address);
-      return sendOutcome(reply, r, { tokens_minted: baseUnitsToKwh(r.baseUnits), reading_id: req.body.reading_id });
+      const readingId = String(req.body.reading_id);
+      const r = await tokens.mintReading(readingId, req.body.wallet_address);
+      return sendOutcome(reply, r, { tokens_minted: baseUnitsToKwh(r.baseUnits), reading_id: readingId });
     });
 
     app.post<{ Body: { wallet_address: string; amount: string; reason: string } }>('/api/admin/tokens/mint', {
