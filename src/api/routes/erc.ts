@@ -75,7 +75,17 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
       {
         preHandler: auth.requireRole('rec_authority'),
         config: { rateLimit: {} },
-        schema: { tags: ['erc'], security, body: issueBody, response: withErrors({ 201: certificateDetail }, 400, 401, 403, 404, 409, 429) },
+        schema: {
+          tags: ['erc'],
+          security,
+          summary: 'Issue a certificate (REC authority)',
+          description:
+            "A rec_authority token (with wallet and name) certifies a meter's accepted readings with timestamps in [period_start, period_end) that no certificate covers yet. " +
+            'The server computes `kwh_amount` (the exact sum); the certificate goes to the meter owner and is anchored on chain in the background. ' +
+            '404 unknown meter; 409 `period_overlaps_certified` or `no_readings`; 400 `invalid_metadata`.',
+          body: issueBody,
+          response: withErrors({ 201: { ...certificateDetail, description: 'Issued; `blockchain_tx_signature` stays null until the anchor lands' } }, 400, 401, 403, 404, 409, 429),
+        },
       },
       async (request, reply) => {
         const p = request.principal!;
@@ -100,8 +110,10 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
         schema: {
           tags: ['erc'],
           security,
+          summary: "The caller's certificates",
+          description: 'Certificates owned by the wallet in the token, newest first; `limit` ≤ 100. 403 `no_wallet` for a token without a wallet.',
           querystring: pageQuery,
-          response: withErrors({ 200: pageOf('certificates', certificateSummary) }, 400, 401, 403),
+          response: withErrors({ 200: { ...pageOf('certificates', certificateSummary), description: 'One page of certificates' } }, 400, 401, 403),
         },
       },
       async (request, reply) => {
@@ -114,7 +126,17 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
 
     app.get<{ Params: { id: string } }>(
       '/api/erc/:id',
-      { preHandler: auth.authenticate, schema: { tags: ['erc'], security, params: idParams, response: withErrors({ 200: certificateDetail }, 400, 401, 404) } },
+      {
+        preHandler: auth.authenticate,
+        schema: {
+          tags: ['erc'],
+          security,
+          summary: 'One certificate, with its readings and transfers',
+          description: 'For its current owner, its issuing authority and admins; anyone else gets 404, as if it did not exist.',
+          params: idParams,
+          response: withErrors({ 200: { ...certificateDetail, description: 'The certificate' } }, 400, 401, 404),
+        },
+      },
       async (request) => {
         const row = await getCertificate(deps.pool, request.params.id);
         if (!row || !canView(request.principal!, row)) throw notFound(`certificate ${request.params.id}`);
@@ -125,7 +147,17 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
     app.get<{ Params: { id: string } }>(
       '/api/erc/:id/verify',
       // Public and it reads the chain, so it shares the write limit per client.
-      { config: { rateLimit: {} }, schema: { tags: ['erc'], params: idParams, response: withErrors({ 200: verification }, 400, 404, 429, 503) } },
+      {
+        config: { rateLimit: {} },
+        schema: {
+          tags: ['erc'],
+          summary: 'Verify a certificate against its on-chain anchor (public)',
+          description:
+            'Recomputes the SHA-256 of the canonical certificate content and compares it with the SPL Memo on chain: `match`, `mismatch` (the row or a backing reading changed), or `pending` (not anchored yet).',
+          params: idParams,
+          response: withErrors({ 200: { ...verification, description: 'The verdict and what was compared' } }, 400, 404, 429, 503),
+        },
+      },
       async (request) => {
         const v = await deps.service.verify(request.params.id);
         if (!v) throw notFound(`certificate ${request.params.id}`);
@@ -147,7 +179,11 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
             required: ['certificate_id', 'to_wallet'],
             properties: { certificate_id: certificateIdString, to_wallet: walletString },
           },
-          response: withErrors({ 200: certificateDetail }, 400, 401, 403, 404, 409, 429),
+          summary: 'Transfer a certificate to another wallet',
+          description:
+            'Only the current owner. 403 `not_owner` for a former owner (it was transferred away), its issuer or an admin; 404 for anyone who cannot see it; ' +
+            '409 `certificate_retired`; 400 `same_owner`.',
+          response: withErrors({ 200: { ...certificateDetail, description: 'Transferred; `transfers` has the new entry' } }, 400, 401, 403, 404, 409, 429),
         },
       },
       async (request) => {
@@ -173,8 +209,13 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService }): RouteModul
             additionalProperties: false,
             required: ['beneficiary'],
             properties: { beneficiary: freeText(200), purpose: freeText(500) },
+            examples: [{ beneficiary: 'Town of Springfield', purpose: 'Scope 2 claim 2026' }],
           },
-          response: withErrors({ 200: certificateDetail }, 400, 401, 403, 404, 409, 429),
+          summary: 'Retire a certificate for a beneficiary (final)',
+          description:
+            'Only the current owner. 403 `not_owner` for a former owner (it was transferred away), its issuer or an admin; 404 for anyone who cannot see it; ' +
+            '409 `certificate_retired` once retired.',
+          response: withErrors({ 200: { ...certificateDetail, description: 'Retired; `retirement` holds the claim' } }, 400, 401, 403, 404, 409, 429),
         },
       },
       async (request) => {
