@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Config } from '../config/load.js';
+import { redactUrl, type Config } from '../config/load.js';
 import { CliError } from './context.js';
 
 type PortSetting = 'MQTT_PORT' | 'HTTP_PORT' | 'LEDGER_PORT' | 'EMBEDDED_PG_PORT';
@@ -24,6 +24,37 @@ function portTaken(setting: PortSetting, port: number, host: string, why = 'is a
   return new CliError(`${setting}: port ${port} on ${host} ${why}; set ${setting} to a free port${ALTERNATIVE[setting]}`, 'port_in_use');
 }
 
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/**
+ * A server named by a URL setting that did not answer, or refused our credentials or database
+ * name: says which setting, with the URL shown without its password.
+ */
+function unreachableSetting(err: unknown, config: Config): CliError | null {
+  const e = err as (Error & { code?: string; port?: number; errors?: unknown[] }) | undefined;
+  if (!e || typeof e !== 'object') return null;
+  const inner = (e.errors?.find((x) => x instanceof Error) as typeof e | undefined) ?? e;
+  const code = e.code ?? inner.code;
+  const urls = (['DATABASE_URL', 'MQTT_URL', 'SOLANA_RPC_URL'] as const).filter((k) => config[k]);
+  const portOf = (u: string) => {
+    try {
+      const url = new URL(u);
+      return Number(url.port || { 'postgres:': 5432, 'postgresql:': 5432, 'mqtt:': 1883, 'tcp:': 1883, 'mqtts:': 8883, 'tls:': 8883, 'https:': 443, 'http:': 80 }[url.protocol]);
+    } catch {
+      return NaN;
+    }
+  };
+  if (code && UNREACHABLE.has(code)) {
+    const match = urls.filter((k) => inner.port === undefined || portOf(config[k]!) === inner.port);
+    if (match.length === 1) return new CliError(`${match[0]}: cannot reach ${redactUrl(config[match[0]!]!)} (${inner.message || code})`, 'unreachable');
+  }
+  // PostgreSQL refusing the role, password or database name (SQLSTATE classes 28 and 3D)
+  if (config.DATABASE_URL && code && /^(28|3D)[0-9A-Z]{3}$/.test(code)) {
+    return new CliError(`DATABASE_URL: ${redactUrl(config.DATABASE_URL)} refused: ${e.message}`, 'database_refused');
+  }
+  return null;
+}
+
 /** Whether something already listens on host:port (we cannot bind it ourselves). */
 function occupied(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -45,6 +76,8 @@ export async function explainStartFailure(err: unknown, config: Config): Promise
     const why = e.code === 'EACCES' ? 'may not be opened by this user' : undefined;
     if (match.length === 1) return portTaken(match[0]!.setting, e.port, e.address ?? match[0]!.host, why);
   }
+  const unreachable = unreachableSetting(err, config);
+  if (unreachable) return unreachable;
   if (err instanceof Error && err.message) return err;
   if (!config.DATABASE_URL) {
     if (await occupied(config.EMBEDDED_PG_PORT, '127.0.0.1')) return portTaken('EMBEDDED_PG_PORT', config.EMBEDDED_PG_PORT, '127.0.0.1');

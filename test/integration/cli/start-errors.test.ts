@@ -70,6 +70,21 @@ describe('gridmint start refuses with one clear line', () => {
     }
   }, 90_000);
 
+  it('a database that does not answer, or refuses the role: one line naming DATABASE_URL, password hidden', async () => {
+    const closed = await occupy();
+    await closed.close(); // a port nobody listens on now
+    const r = await start({ DATABASE_URL: `postgresql://gm:do-not-print@127.0.0.1:${closed.port}/gm` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`gridmint: DATABASE_URL: cannot reach postgresql://gm:***@127.0.0.1:${closed.port}/gm (connect ECONNREFUSED 127.0.0.1:${closed.port})\n`);
+    const u = new URL(db.url);
+    u.username = 'no_such_role_h5';
+    u.password = 'do-not-print';
+    const refused = await start({ DATABASE_URL: u.toString() });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^gridmint: DATABASE_URL: postgresql:\/\/no_such_role_h5:\*\*\*@.* refused: /)]);
+    expect(refused.stderr + refused.stdout).not.toContain('do-not-print');
+  }, 60_000);
+
   it('bad settings: exit 2, every problem on one line, secrets not shown', async () => {
     const r = await start({ DATABASE_URL: 'postgresql://gm:do-not-print@127.0.0.1:1/x', LOG_LEVEL: 'chatty', MINT_SCHEDULE: 'hourly', JWT_SECRET: 'too-short-secret' });
     expect(r.code).toBe(2);
