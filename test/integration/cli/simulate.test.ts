@@ -24,7 +24,7 @@ afterAll(async () => {
 /** `gridmint … --json` as an operator runs it, against the gateway's database; stdout parsed. */
 async function gridmint<T>(...args: string[]): Promise<T> {
   const env = { ...process.env, DATABASE_URL: t.db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args, '--json'], { env, timeout: 60_000 });
+  const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args, '--json'], { env, timeout: 170_000 });
   return JSON.parse(r.stdout) as T;
 }
 
@@ -39,7 +39,7 @@ async function simulate(...args: string[]) {
 async function failing(...args: string[]): Promise<{ code: number; stderr: string }> {
   const env = { ...process.env, DATABASE_URL: t.db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
   try {
-    await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 });
+    await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 170_000 });
   } catch (err) {
     const e = err as { code: number; stderr: string };
     return { code: e.code, stderr: e.stderr };
@@ -56,7 +56,7 @@ describe('gridmint simulate', () => {
     expect(s.disconnects).toBe(0);
     const rows = await t.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM meter_readings WHERE meter_id LIKE 'simtest-%'");
     expect(Number(rows.rows[0]!.n)).toBe(s.sent);
-  });
+  }, 180_000);
 
   it('--bad forged-signature is refused with bad_signature and nothing is stored', async () => {
     const before = await t.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM meter_readings');
@@ -67,7 +67,7 @@ describe('gridmint simulate', () => {
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
     const q = await t.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM rejected_readings WHERE reason = 'bad_signature'");
     expect(Number(q.rows[0]!.n)).toBe(s.sent);
-  });
+  }, 180_000);
 
   it('against a broker with no gateway behind it: exit 1, "no status replies: wrong broker or port?"', async () => {
     // the simtest- meters exist (first test); a Mosquitto that knows their passwords but has no gridmint
@@ -81,13 +81,15 @@ describe('gridmint simulate', () => {
     } finally {
       await mosquitto?.stop();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('keygen --name, meter add, simulate --meter: readings as the meter the operator registered', async () => {
-    const meterKey = await gridmint<{ public_key: string; keypair_path: string }>('keygen', '--name', 'house-7');
+    const [meterKey, owner] = await Promise.all([
+      gridmint<{ public_key: string; keypair_path: string }>('keygen', '--name', 'house-7'),
+      gridmint<{ public_key: string; keypair_path: string }>('keygen', '--name', 'owner-of-house-7'),
+    ]);
     expect(meterKey.keypair_path).toBe(join(dataDir, 'keys', 'meters', 'house-7.json'));
     expect(statSync(meterKey.keypair_path).mode & 0o777).toBe(0o600);
-    const owner = await gridmint<{ public_key: string; keypair_path: string }>('keygen', '--name', 'owner-of-house-7');
     const added = await gridmint<{ mqtt_password: string }>('meter', 'add', '--id', 'house-7', '--wallet', owner.public_key, '--pubkey', meterKey.public_key);
 
     const s = await simulate('--meter', 'house-7', '--password', added.mqtt_password, '--rate', '5', '--duration', '1');
@@ -103,5 +105,5 @@ describe('gridmint simulate', () => {
     const wrong = await failing('simulate', '--broker', t.gateway.urls.mqtt!, '--meter', 'house-7', '--key', owner.keypair_path, '--password', added.mqtt_password);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain(`but meter house-7 is registered with ${meterKey.public_key}`);
-  }, 120_000);
+  }, 600_000);
 });

@@ -54,7 +54,7 @@ describe('gridmint start refuses with one clear line', () => {
     } finally {
       await taken.close();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('an occupied MQTT_PORT or HTTP_PORT names that setting alone', async () => {
     const taken = await occupy();
@@ -68,7 +68,7 @@ describe('gridmint start refuses with one clear line', () => {
     } finally {
       await taken.close();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('a database that does not answer, or refuses the role: one line naming DATABASE_URL, password hidden', async () => {
     const closed = await occupy();
@@ -83,7 +83,7 @@ describe('gridmint start refuses with one clear line', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^gridmint: DATABASE_URL: postgresql:\/\/no_such_role_h5:\*\*\*@.* refused: /)]);
     expect(refused.stderr + refused.stdout).not.toContain('do-not-print');
-  }, 60_000);
+  }, 180_000);
 
   it('bad settings: exit 2, every problem on one line, secrets not shown', async () => {
     const r = await start({ DATABASE_URL: 'postgresql://gm:do-not-print@127.0.0.1:1/x', LOG_LEVEL: 'chatty', MINT_SCHEDULE: 'hourly', JWT_SECRET: 'too-short-secret' });
@@ -96,10 +96,10 @@ describe('gridmint start refuses with one clear line', () => {
     expect(lines[0]).toContain('JWT_SECRET');
     expect(r.stderr + r.stdout).not.toContain('too-short-secret');
     expect(r.stdout).toBe('');
-  }, 30_000);
+  }, 120_000);
 
   it('when ready, says in one human line where everything listens', async () => {
-    const d = await startDaemon({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false' }, 60_000);
+    const d = await startDaemon({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false' }, 150_000);
     try {
       const deadline = Date.now() + 10_000;
       while (!d.output().includes('gridmint ready:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -110,5 +110,5 @@ describe('gridmint start refuses with one clear line', () => {
     } finally {
       await d.kill('SIGTERM');
     }
-  }, 90_000);
+  }, 180_000);
 });
