@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import type { Command } from 'commander';
 import { writeKeypairFile } from '../../chain/keys.js';
@@ -33,6 +33,10 @@ export function registerKeygen(program: Command): void {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`refusing to overwrite ${path}`, 'exists');
         throw err;
+      }
+      if (relative(resolve(ctx.config.DATA_DIR), path).startsWith('..')) {
+        // stderr, so --json output stays one document
+        process.stderr.write(`gridmint: note: ${path} is outside DATA_DIR; keep this secret key out of version control\n`);
       }
       output(ctx, { public_key: publicKey, keypair_path: path }, [publicKey, `keypair written to ${path} (mode 0600)`]);
     });
