@@ -62,6 +62,36 @@ const CLIENT_ERROR_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
 };
 
+/**
+ * What a status means on any route, for responses whose schema gives no description of its own
+ * (a route describes its 2xx answers and any code-specific meaning in its own description).
+ */
+const RESPONSE_MEANING: Record<string, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted: recorded, still settling',
+  400: 'The request breaks the schema or a rule; `error.code` says which (`invalid_request` for schema violations)',
+  401: 'Missing, malformed, expired or tampered bearer token (`unauthorized`)',
+  403: 'A valid token whose role or wallet may not do this; `error.code` says which',
+  404: 'No such thing, or one the caller may not see (`not_found`)',
+  409: 'Conflicts with the current state; `error.code` says which',
+  413: 'Body too large (`too_large`)',
+  415: 'Unsupported content type (`unsupported_media_type`)',
+  422: 'Well-formed but implausible; `error.code` says which rule',
+  429: 'Too many requests from this client (`rate_limited`); the message says when to retry',
+  503: 'A dependency (database or chain) cannot be reached; retry shortly',
+};
+
+/** Gives every documented response a description, so /docs never shows "Default Response". */
+function describeResponses(schema: { response?: Record<string, unknown> } | undefined): void {
+  if (!schema?.response) return;
+  for (const [code, body] of Object.entries(schema.response)) {
+    if (body && typeof body === 'object' && !('description' in body)) {
+      schema.response[code] = { ...body, description: RESPONSE_MEANING[code] ?? `HTTP ${code}` };
+    }
+  }
+}
+
 function statusClass(code: number): string {
   return `${Math.floor(code / 100)}xx`;
 }
@@ -99,6 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
   });
 
+  app.addHook('onRoute', (route) => describeResponses(route.schema as { response?: Record<string, unknown> } | undefined));
   await app.register(swagger, {
     openapi: {
       info: { title: 'gridmint API', version: '1', description: 'Signed meter readings, energy tokens and ERC certificates' },

@@ -64,14 +64,33 @@ export class CliError extends Error {
   }
 }
 
-export function fail(err: unknown, json: boolean): never {
-  const e = err as Error & { code?: string };
-  if (e.code === 'EADDRINUSE') {
-    e.message += ' — another process holds that port; choose another with MQTT_PORT, HTTP_PORT, LEDGER_PORT or EMBEDDED_PG_PORT (or MQTT_URL to use an existing broker)';
+/**
+ * The one line a failed command leaves on stderr, whatever was thrown: errors without a message
+ * (AggregateError from a refused connection, a rejected promise with no reason) still say
+ * something, and a multi-line message is folded onto one line.
+ */
+export function failureMessage(err: unknown): string {
+  let message: string;
+  if (err instanceof Error) {
+    const e = err as Error & { code?: string; errors?: unknown[] };
+    const inner = e.errors?.find((x): x is Error => x instanceof Error && Boolean(x.message));
+    message = e.message || inner?.message || e.code || e.name;
+    if (e.code === 'EADDRINUSE' && !(err instanceof CliError)) {
+      message += ' — another process holds that port; choose another with the setting that names it (MQTT_PORT, HTTP_PORT, LEDGER_PORT or EMBEDDED_PG_PORT)';
+    }
+  } else if (err === undefined || err === null) {
+    message = 'failed without saying why (run again with LOG_LEVEL=debug)';
+  } else {
+    message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
   }
+  return message.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' | ');
+}
+
+export function fail(err: unknown, json: boolean): never {
+  const message = failureMessage(err);
   const code = err instanceof CliError ? err.code : err instanceof ConfigError ? 'config_error' : 'error';
   const exit = err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
-  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message: e.message } })}\n`);
-  else process.stderr.write(`gridmint: ${e.message}\n`);
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`gridmint: ${message}\n`);
   process.exit(exit);
 }

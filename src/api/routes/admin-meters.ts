@@ -5,16 +5,21 @@ import type { Pool } from '../../store/pool.js';
 import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
 import type { MeterProvisioner } from '../../ingest/meter-provisioner.js';
 import type { RouteModule } from '../app.js';
-import { kwhString, meterIdString, pageOf, pageQuery, walletString, withErrors } from '../schemas.js';
+import { EXAMPLE, kwhString, meterIdString, pageOf, pageQuery, walletString, withErrors } from '../schemas.js';
 
 const meterProps = {
-  id: { type: 'string' },
-  wallet: { type: 'string' },
-  pubkey: { type: 'string' },
+  id: { type: 'string', examples: [EXAMPLE.meterId] },
+  wallet: { type: 'string', examples: [EXAMPLE.wallet] },
+  pubkey: { type: 'string', examples: [EXAMPLE.meterPubkey] },
   status: { type: 'string', enum: ['active', 'suspended'] },
-  max_kwh: { type: 'string' },
-  created_at: { type: 'string' },
-  last_seen_at: { type: ['string', 'null'] },
+  max_kwh: { type: 'string', examples: ['100'] },
+  created_at: { type: 'string', format: 'date-time', examples: ['2026-11-20T09:00:00.000Z'] },
+  last_seen_at: {
+    type: ['string', 'null'],
+    format: 'date-time',
+    examples: ['2026-11-25T12:15:02.118Z'],
+    description: 'when a gateway last committed a reading from this meter; refreshed at most every 30 s per gateway, so it may lag by that much',
+  },
 } as const;
 const meterBody = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
 
@@ -30,21 +35,26 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
         schema: {
           tags: ['admin'],
           security,
+          summary: 'Register a meter (admin)',
+          description:
+            'Same rules as `gridmint meter add`: id (also the MQTT username), owner wallet, the meter\'s ed25519 public key (base58) and a per-reading cap. ' +
+            'The MQTT password is returned once; only its hash is stored. 409 `meter_exists`.',
           body: {
             type: 'object',
             additionalProperties: false,
             required: ['id', 'wallet', 'pubkey'],
-            properties: { id: meterIdString, wallet: walletString, pubkey: walletString, max_kwh: kwhString },
+            properties: { id: meterIdString, wallet: walletString, pubkey: { ...walletString, examples: [EXAMPLE.meterPubkey] }, max_kwh: kwhString },
           },
           response: withErrors(
             {
               201: {
                 type: 'object',
+                description: 'Registered; store the MQTT password in the meter now',
                 required: [...Object.keys(meterProps), 'mqtt_username', 'mqtt_password'],
                 properties: {
                   ...meterProps,
-                  mqtt_username: { type: 'string' },
-                  mqtt_password: { type: 'string', description: 'shown once; only its hash is stored' },
+                  mqtt_username: { type: 'string', examples: [EXAMPLE.meterId] },
+                  mqtt_password: { type: 'string', description: 'shown once; only its hash is stored', examples: ['q7Vt2mXc9LpR4sWz8KbN3hJd'] },
                 },
               },
             },
@@ -82,8 +92,10 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
         schema: {
           tags: ['admin'],
           security,
+          summary: 'List registered meters (admin)',
+          description: 'Every meter with its owner, key, status, cap and `last_seen_at` (refreshed at most every 30 s); paginated.',
           querystring: pageQuery,
-          response: withErrors({ 200: pageOf('meters', meterBody) }, 400, 401, 403),
+          response: withErrors({ 200: { ...pageOf('meters', meterBody), description: 'One page of meters' } }, 400, 401, 403),
         },
       },
       async (request) => {

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors.js';
 import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
 import type { CertificateRow, TransferRow } from '../../store/certificates.js';
 import type { Principal } from '../auth.js';
-import { certificateIdString, walletString } from '../schemas.js';
+import { certificateIdString, EXAMPLE, walletString } from '../schemas.js';
 
 /** Response schemas and views for ERC certificates (shared by the ERC routes). */
 const nullableString = { type: ['string', 'null'] } as const;
@@ -11,17 +11,25 @@ const nullableString = { type: ['string', 'null'] } as const;
 const certificateProps = {
   certificate_id: certificateIdString,
   status: { type: 'string', enum: ERC_STATUSES },
-  meter_id: { type: 'string' },
+  meter_id: { type: 'string', examples: [EXAMPLE.meterId] },
   owner_wallet: walletString,
   issued_to_wallet: walletString,
-  period_start: { type: 'string', format: 'date-time' },
-  period_end: { type: 'string', format: 'date-time' },
-  kwh_amount: { type: 'string', description: 'exact decimal kWh, the sum of the backing readings' },
+  period_start: { type: 'string', format: 'date-time', examples: ['2026-11-01T00:00:00.000Z'] },
+  period_end: { type: 'string', format: 'date-time', examples: ['2026-12-01T00:00:00.000Z'] },
+  kwh_amount: { type: 'string', description: 'exact decimal kWh, the sum of the backing readings', examples: ['412.734000001'] },
   reading_count: { type: 'integer' },
-  issuer: { type: 'object', required: ['wallet', 'name'], properties: { wallet: { type: 'string' }, name: { type: 'string' } } },
-  issued_at: { type: 'string', format: 'date-time' },
+  issuer: {
+    type: 'object',
+    required: ['wallet', 'name'],
+    properties: { wallet: { type: 'string', examples: ['9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin'] }, name: { type: 'string', examples: ['Green Registry'] } },
+  },
+  issued_at: { type: 'string', format: 'date-time', examples: ['2026-12-01T08:30:00.000Z'] },
   metadata: { type: 'object', additionalProperties: true },
-  content_hash: { type: 'string', description: 'SHA-256 of the RFC 8785 canonical JSON anchored on chain' },
+  content_hash: {
+    type: 'string',
+    description: 'SHA-256 of the RFC 8785 canonical JSON anchored on chain',
+    examples: ['3f0a9d5c1e7b24a8c6d0f1e2b3a4958677a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2'],
+  },
   blockchain_tx_signature: nullableString,
   anchored_at: nullableString,
   retirement: {

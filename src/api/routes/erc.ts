@@ -52,6 +52,19 @@ function ownershipError(p: Principal, r: Extract<OwnershipResult, { ok: false }>
   return badRequest('same_owner', 'the certificate already belongs to that wallet');
 }
 
+/**
+ * A former owner (the certificate was issued to them, or they transferred it away) learns that it
+ * moved on, instead of a 404 for a certificate they know exists.
+ */
+async function refusal(pool: Pool, p: Principal, r: Extract<OwnershipResult, { ok: false }>, id: string, action: string): Promise<AppError> {
+  if (r.reason === 'not_owner' && r.current && p.wallet && !canView(p, r.current)) {
+    const wallet = p.wallet;
+    const former = r.current.issued_to_wallet === wallet || (await listTransfers(pool, id)).some((t) => t.from_wallet === wallet);
+    if (former) return new AppError(403, 'not_owner', `certificate ${id} was transferred to another wallet; only its current owner may ${action} it`);
+  }
+  return ownershipError(p, r, id, action);
+}
+
 /** ERC certificates: issue (REC authorities), list, view, transfer, retire, and public verify. */
 export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLimit?: number }): RouteModule {
   return (app, auth) => {
@@ -62,7 +75,17 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
       {
         preHandler: auth.requireRole('rec_authority'),
         config: { rateLimit: {} },
-        schema: { tags: ['erc'], security, body: issueBody, response: withErrors({ 201: certificateDetail }, 400, 401, 403, 404, 409, 429) },
+        schema: {
+          tags: ['erc'],
+          security,
+          summary: 'Issue a certificate (REC authority)',
+          description:
+            "A rec_authority token (with wallet and name) certifies a meter's accepted readings with timestamps in [period_start, period_end) that no certificate covers yet. " +
+            'The server computes `kwh_amount` (the exact sum); the certificate goes to the meter owner and is anchored on chain in the background. ' +
+            '404 unknown meter; 409 `period_overlaps_certified` or `no_readings`; 400 `invalid_metadata`.',
+          body: issueBody,
+          response: withErrors({ 201: { ...certificateDetail, description: 'Issued; `blockchain_tx_signature` stays null until the anchor lands' } }, 400, 401, 403, 404, 409, 429),
+        },
       },
       async (request, reply) => {
         const p = request.principal!;
@@ -87,8 +110,10 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
         schema: {
           tags: ['erc'],
           security,
+          summary: "The caller's certificates",
+          description: 'Certificates owned by the wallet in the token, newest first; `limit` ≤ 100. 403 `no_wallet` for a token without a wallet.',
           querystring: pageQuery,
-          response: withErrors({ 200: pageOf('certificates', certificateSummary) }, 400, 401, 403),
+          response: withErrors({ 200: { ...pageOf('certificates', certificateSummary), description: 'One page of certificates' } }, 400, 401, 403),
         },
       },
       async (request, reply) => {
@@ -101,7 +126,17 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
 
     app.get<{ Params: { id: string } }>(
       '/api/erc/:id',
-      { preHandler: auth.authenticate, schema: { tags: ['erc'], security, params: idParams, response: withErrors({ 200: certificateDetail }, 400, 401, 404) } },
+      {
+        preHandler: auth.authenticate,
+        schema: {
+          tags: ['erc'],
+          security,
+          summary: 'One certificate, with its readings and transfers',
+          description: 'For its current owner, its issuing authority and admins; anyone else gets 404, as if it did not exist.',
+          params: idParams,
+          response: withErrors({ 200: { ...certificateDetail, description: 'The certificate' } }, 400, 401, 404),
+        },
+      },
       async (request) => {
         const row = await getCertificate(deps.pool, request.params.id);
         if (!row || !canView(request.principal!, row)) throw notFound(`certificate ${request.params.id}`);
@@ -113,7 +148,17 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
       '/api/erc/:id/verify',
       // Public and it reads the chain: limited per client (default: the write limit); the service
       // caches the chain lookup (single flight).
-      { config: { rateLimit: deps.publicRateLimit ? { max: deps.publicRateLimit, timeWindow: 60_000 } : {} }, schema: { tags: ['erc'], params: idParams, response: withErrors({ 200: verification }, 400, 404, 429, 503) } },
+      {
+        config: { rateLimit: deps.publicRateLimit ? { max: deps.publicRateLimit, timeWindow: 60_000 } : {} },
+        schema: {
+          tags: ['erc'],
+          summary: 'Verify a certificate against its on-chain anchor (public)',
+          description:
+            'Recomputes the SHA-256 of the canonical certificate content and compares it with the SPL Memo on chain: `match`, `mismatch` (the row or a backing reading changed), or `pending` (not anchored yet).',
+          params: idParams,
+          response: withErrors({ 200: { ...verification, description: 'The verdict and what was compared' } }, 400, 404, 429, 503),
+        },
+      },
       async (request) => {
         const v = await deps.service.verify(request.params.id);
         if (!v) throw notFound(`certificate ${request.params.id}`);
@@ -135,14 +180,18 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
             required: ['certificate_id', 'to_wallet'],
             properties: { certificate_id: certificateIdString, to_wallet: walletString },
           },
-          response: withErrors({ 200: certificateDetail }, 400, 401, 403, 404, 409, 429),
+          summary: 'Transfer a certificate to another wallet',
+          description:
+            'Only the current owner. 403 `not_owner` for a former owner (it was transferred away), its issuer or an admin; 404 for anyone who cannot see it; ' +
+            '409 `certificate_retired`; 400 `same_owner`.',
+          response: withErrors({ 200: { ...certificateDetail, description: 'Transferred; `transfers` has the new entry' } }, 400, 401, 403, 404, 409, 429),
         },
       },
       async (request) => {
         const p = request.principal!;
         const { certificate_id: id, to_wallet: toWallet } = request.body;
         const r = await transferCertificate(deps.pool, { id, callerWallet: walletOf(p), callerSub: p.sub, toWallet });
-        if (!r.ok) throw ownershipError(p, r, id, 'transfer');
+        if (!r.ok) throw await refusal(deps.pool, p, r, id, 'transfer');
         return detailView(r.certificate, await listTransfers(deps.pool, id));
       },
     );
@@ -161,15 +210,20 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
             additionalProperties: false,
             required: ['beneficiary'],
             properties: { beneficiary: freeText(200), purpose: freeText(500) },
+            examples: [{ beneficiary: 'Town of Springfield', purpose: 'Scope 2 claim 2026' }],
           },
-          response: withErrors({ 200: certificateDetail }, 400, 401, 403, 404, 409, 429),
+          summary: 'Retire a certificate for a beneficiary (final)',
+          description:
+            'Only the current owner. 403 `not_owner` for a former owner (it was transferred away), its issuer or an admin; 404 for anyone who cannot see it; ' +
+            '409 `certificate_retired` once retired.',
+          response: withErrors({ 200: { ...certificateDetail, description: 'Retired; `retirement` holds the claim' } }, 400, 401, 403, 404, 409, 429),
         },
       },
       async (request) => {
         const p = request.principal!;
         const id = request.params.id;
         const r = await retireCertificate(deps.pool, { id, callerWallet: walletOf(p), beneficiary: request.body.beneficiary, purpose: request.body.purpose ?? null });
-        if (!r.ok) throw ownershipError(p, r, id, 'retire');
+        if (!r.ok) throw await refusal(deps.pool, p, r, id, 'retire');
         return detailView(r.certificate, await listTransfers(deps.pool, id));
       },
     );

@@ -2,18 +2,18 @@ import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
 import { listReadingsOfOwner } from '../../store/meters.js';
 import type { Pool } from '../../store/pool.js';
 import type { RouteModule } from '../app.js';
-import { pageOf, pageQuery, withErrors } from '../schemas.js';
+import { EXAMPLE, pageOf, pageQuery, withErrors } from '../schemas.js';
 import { walletOf } from './erc-views.js';
 
 const readingProps = {
-  id: { type: 'string' },
-  meter_id: { type: 'string' },
-  kwh_amount: { type: 'string' },
-  timestamp: { type: 'string' },
+  id: { type: 'string', examples: [EXAMPLE.readingId] },
+  meter_id: { type: 'string', examples: [EXAMPLE.meterId] },
+  kwh_amount: { type: 'string', examples: [EXAMPLE.kwh] },
+  timestamp: { type: 'string', format: 'date-time', examples: [EXAMPLE.timestamp] },
   minted: { type: 'boolean' },
-  mint_tx_signature: { type: ['string', 'null'] },
-  certificate_id: { type: ['string', 'null'] },
-  received_at: { type: 'string' },
+  mint_tx_signature: { type: ['string', 'null'], examples: [EXAMPLE.signature] },
+  certificate_id: { type: ['string', 'null'], examples: [EXAMPLE.certificateId] },
+  received_at: { type: 'string', format: 'date-time', examples: ['2026-11-25T12:15:00.412Z'] },
 } as const;
 const readingBody = { type: 'object', required: Object.keys(readingProps), properties: readingProps } as const;
 
@@ -27,8 +27,10 @@ export function myReadingsRoutes(deps: { pool: Pool }): RouteModule {
         schema: {
           tags: ['meters'],
           security: [{ bearer: [] }],
+          summary: "Readings of the caller's meters",
+          description: 'Accepted readings of the meters whose owner is the wallet in the token, newest first, with their mint and certificate state; paginated. 403 `no_wallet` for a token without a wallet.',
           querystring: pageQuery,
-          response: withErrors({ 200: pageOf('readings', readingBody) }, 400, 401, 403),
+          response: withErrors({ 200: { ...pageOf('readings', readingBody), description: 'One page of readings' } }, 400, 401, 403),
         },
       },
       async (request) => {

@@ -1,7 +1,7 @@
 import { METER_ID_RE, readingSchema } from '../../domain/reading.js';
 import { REASON_TEXT, type IngestOutcome, type RejectReason } from '../../domain/reasons.js';
 import type { RouteModule } from '../app.js';
-import { errorBody } from '../schemas.js';
+import { errorBody, EXAMPLE } from '../schemas.js';
 
 /** What the ingest pipeline answers for one submitted payload (after commit). */
 export interface SubmitOutcome {
@@ -40,8 +40,13 @@ const COMMIT_TIMEOUT_MS = 15_000;
 const acceptedBody = {
   type: 'object',
   required: ['status', 'reading_id'],
-  properties: { status: { type: 'string', enum: ['accepted', 'duplicate'] }, reading_id: { type: 'string' } },
+  properties: { status: { type: 'string', enum: ['accepted', 'duplicate'] }, reading_id: { type: 'string', examples: [EXAMPLE.readingId] } },
 } as const;
+
+/** The README's test vector: a reading signed by the RFC 8032 test key. */
+const exampleReading = {
+  meter_id: EXAMPLE.meterId, timestamp: EXAMPLE.timestamp, kwh_amount: EXAMPLE.kwh, wallet_address: EXAMPLE.wallet, signature: EXAMPLE.signature,
+};
 
 function meterIdOf(body: Buffer): string {
   try {
@@ -69,8 +74,18 @@ export function readingRoutes(submit: ReadingSubmitter): RouteModule {
           schema: {
             tags: ['readings'],
             summary: 'Submit one signed meter reading (same contract and checks as MQTT)',
-            body: readingSchema,
-            response: { 200: acceptedBody, 201: acceptedBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+            description:
+              'No token: the ed25519 signature over the RFC 8785 canonical JSON (without `signature`) authenticates the meter. ' +
+              'The reading, or its quarantine record, is committed before the answer. Refusals carry the same reason code as the MQTT status topic: ' +
+              '400 `invalid_payload`/`meter_mismatch`, 401 `bad_signature`, 403 `meter_inactive`, 404 `unknown_meter`, 409 `conflict`, 413 `too_large`, 415 `unsupported_media_type`, ' +
+              '422 `implausible_energy`/`stale`/`future_timestamp`/`invalid_wallet`/`wallet_mismatch`, 503 `unavailable` (not stored: retry).',
+            body: { ...readingSchema, examples: [exampleReading] },
+            response: {
+              200: { ...acceptedBody, description: 'Already stored with identical content (`duplicate`): nothing changed', examples: [{ status: 'duplicate', reading_id: EXAMPLE.readingId }] },
+              201: { ...acceptedBody, description: 'Stored (`accepted`)', examples: [{ status: 'accepted', reading_id: EXAMPLE.readingId }] },
+              400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody, 429: errorBody,
+              503: { ...errorBody, description: 'Not stored (database away or too many readings pending): retry; a retry of a reading that did commit answers 200 duplicate' },
+            },
           },
           validatorCompiler: () => () => true,
         },

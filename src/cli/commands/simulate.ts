@@ -8,6 +8,7 @@ import { topicForReadings, topicForStatus, type SignedReading } from '../../doma
 import { generateMeterKey, meterKeyFromSecret, signReading, type MeterKey } from '../../domain/sign.js';
 import { getMeter, insertMeter } from '../../store/meters.js';
 import { CliError, cliContext, output, withDatabase, type CliContext } from '../context.js';
+import { loadRegisteredMeter } from './simulate-meter.js';
 
 const BAD_KINDS = ['forged-signature', 'other-topic', 'replay', 'stale', 'oversize', 'malformed-json'] as const;
 type BadKind = (typeof BAD_KINDS)[number];
@@ -26,6 +27,9 @@ interface Opts {
   broker?: string;
   bad?: string;
   prefix: string;
+  meter?: string;
+  key?: string;
+  password?: string;
 }
 
 /** Meters with real keys, kept under DATA_DIR/simulator (0600) so later runs reuse them. */
@@ -101,7 +105,10 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
   if (bad && !BAD_KINDS.includes(bad)) throw new CliError(`--bad must be one of ${BAD_KINDS.join(', ')}`, 'invalid_argument');
   const broker = opts.broker ?? ctx.config.MQTT_URL ?? `mqtt://127.0.0.1:${ctx.config.MQTT_PORT}`;
 
-  const meters = await provision(ctx, n, opts.prefix);
+  if (opts.meter && bad === 'other-topic') throw new CliError('--bad other-topic needs simulated meters, not --meter', 'invalid_argument');
+  const meters = opts.meter
+    ? [await loadRegisteredMeter(ctx, opts.meter, opts.key, opts.password ?? process.env.GRIDMINT_METER_PASSWORD)]
+    : await provision(ctx, n, opts.prefix);
   const statuses = new Map<string, number>();
   // Imported here, not at the top: every CLI command module loads with `gridmint start`.
   const { default: mqtt } = await import('mqtt');
@@ -171,7 +178,11 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
   });
   const settle = Date.now() + 10_000;
   while (acked + failed < sent && Date.now() < settle && bad !== 'other-topic') await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 300)); // last status messages
+  // A gateway answers every committed reading on its status topic; still nothing after a few
+  // seconds means no gridmint consumes this broker's readings. Then a moment for the last ones.
+  const firstStatusBy = Date.now() + 5_000;
+  while (sent > 0 && statuses.size === 0 && Date.now() < firstStatusBy) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
   clearInterval(progress);
   ending = true; // our own disconnects below are not the broker's doing
   await Promise.all(clients.map((c) => c.endAsync(true)));
@@ -179,12 +190,18 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
   latencies.sort((a, b) => a - b);
   const seconds = (Date.now() - start) / 1000;
   const summary = {
-    broker, meters: n, bad: bad ?? null, sent, acknowledged: acked, unacknowledged: sent - acked,
+    broker, meters: meters.length, bad: bad ?? null, sent, acknowledged: acked, unacknowledged: sent - acked,
     rate_per_second: Math.round(acked / Math.min(seconds, duration)),
     latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
     status: Object.fromEntries(statuses),
     disconnects,
   };
+  if (sent > 0 && statuses.size === 0) {
+    throw new CliError(
+      `no status replies: wrong broker or port? ${broker} acknowledged ${acked} of ${sent} readings, but no gateway answered on meters/<id>/status`,
+      'no_status_replies',
+    );
+  }
   const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
   output(ctx, summary, [
     `sent ${sent}, acknowledged ${acked} (${summary.rate_per_second}/s), unacknowledged ${sent - acked}`,
@@ -203,6 +220,9 @@ export function registerSimulate(program: Command): void {
     .option('--broker <url>', 'MQTT broker (default MQTT_URL, else the embedded broker on MQTT_PORT)')
     .option('--bad <kind>', `send one class of hostile messages: ${BAD_KINDS.join(', ')}`)
     .option('--prefix <p>', 'meter id prefix', 'sim-')
+    .option('--meter <id>', 'publish as this registered meter instead of simulated ones (--meters is then ignored)')
+    .option('--key <path>', "with --meter: the meter's keypair file (default DATA_DIR/keys/meters/<id>.json)")
+    .option('--password <pw>', "with --meter: the MQTT password `meter add` printed (or GRIDMINT_METER_PASSWORD)")
     .action(async (opts: Opts, cmd: Command) => {
       await run(cliContext(cmd), opts);
     });

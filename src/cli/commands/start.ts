@@ -1,7 +1,22 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
+import PinoPretty from 'pino-pretty';
+import { loadConfig, redactUrl } from '../../config/load.js';
 import { createLogger } from '../../logger.js';
-import { startGateway } from '../../main.js';
+import { startGateway, type Gateway } from '../../main.js';
+import { explainStartFailure } from '../start-failure.js';
+
+/** One line for the person who ran `gridmint start`: where everything listens. */
+export function readyLine(gateway: Pick<Gateway, 'urls' | 'config'>): string {
+  const u = gateway.urls;
+  const parts = [
+    `MQTT ${u.mqtt ? redactUrl(u.mqtt) : 'none'}`,
+    `HTTP ${u.http} (API docs ${u.http}/docs)`,
+    `ledger ${u.ledger ?? (gateway.config.SOLANA_RPC_URL ? redactUrl(gateway.config.SOLANA_RPC_URL) : 'none')}`,
+    `database ${u.database}`, // already without its password
+    `data ${gateway.config.DATA_DIR}`,
+  ];
+  return `gridmint ready: ${parts.join(' · ')}`;
+}
 
 export function registerStart(program: Command): void {
   program
@@ -9,8 +24,17 @@ export function registerStart(program: Command): void {
     .description('run the gateway daemon (embedded broker, database and ledger unless configured otherwise)')
     .action(async () => {
       const config = loadConfig();
-      const logger = createLogger(config.LOG_LEVEL);
-      const gateway = await startGateway(config, logger);
+      // JSON lines for machines; a person at a terminal gets the same events pretty-printed.
+      const destination = process.stdout.isTTY ? PinoPretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' }) : undefined;
+      const logger = createLogger(config.LOG_LEVEL, destination);
+      let gateway: Gateway;
+      try {
+        gateway = await startGateway(config, logger);
+      } catch (err) {
+        throw await explainStartFailure(err, config);
+      }
+      // stderr, so stdout stays pure JSON log lines for whatever collects them.
+      process.stderr.write(`${readyLine(gateway)}\n`);
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;

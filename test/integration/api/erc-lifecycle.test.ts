@@ -165,4 +165,22 @@ describe('POST /api/erc/:id/retire', () => {
     expect((await retire({ ...owner, headers: { authorization: 'Bearer x.y.z' } }, id, { beneficiary: 'x' })).statusCode).toBe(401);
     expect((await view(owner, id)).json().status).toBe('active');
   });
+
+  it('a former owner gets 403 not_owner saying the certificate was transferred (not a 404), for retire and transfer', async () => {
+    const id = await certify();
+    const bob = actor('user');
+    const carol = actor('user');
+    expect((await transfer(owner, id, bob.wallet)).statusCode).toBe(200);
+    expect((await transfer(bob, id, carol.wallet)).statusCode).toBe(200);
+    for (const former of [owner, bob]) {
+      const r = await retire(former, id, { beneficiary: 'x' });
+      expect(r.statusCode).toBe(403);
+      expect(r.json().error).toEqual({ code: 'not_owner', message: `certificate ${id} was transferred to another wallet; only its current owner may retire it` });
+      expect((await transfer(former, id, former.wallet)).json().error.code).toBe('not_owner');
+    }
+    // a stranger still cannot tell that the certificate exists
+    expect((await retire(actor('user'), id, { beneficiary: 'x' })).statusCode).toBe(404);
+    expect((await retire(carol, id, { beneficiary: 'Carol' })).statusCode).toBe(200);
+  });
 });
+

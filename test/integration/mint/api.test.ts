@@ -73,13 +73,18 @@ describe('token HTTP endpoints', () => {
 
     const ok = await inject('POST', '/api/tokens/mint-from-reading', bearer({ role: 'user', wallet: owner }), body);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toMatchObject({ success: true, status: 'confirmed', tokens_minted: '1.5', reading_id: Number(ids[0]) });
+    expect(ok.json()).toMatchObject({ success: true, status: 'confirmed', tokens_minted: '1.5', reading_id: ids[0] }); // answered as a string
     const twice = await inject('POST', '/api/tokens/mint-from-reading', bearer({ role: 'user', wallet: owner }), body);
     expect(twice.statusCode).toBe(409);
     expect(twice.json().error.code).toBe('already_minted');
 
-    const tiny = await inject('POST', '/api/tokens/mint-from-reading', admin, { reading_id: Number(ids[1]), wallet_address: owner });
-    expect(tiny.json()).toMatchObject({ success: true, tokens_minted: '0.000000001' });
+    // the id exactly as submit-reading and the status topic give it: a string
+    const tiny = await inject('POST', '/api/tokens/mint-from-reading', admin, { reading_id: ids[1], wallet_address: owner });
+    expect(tiny.json()).toMatchObject({ success: true, tokens_minted: '0.000000001', reading_id: ids[1] });
+    for (const bad of ['12a', '0', '-3', '', '1'.repeat(19), 1.5]) {
+      const r = await inject('POST', '/api/tokens/mint-from-reading', admin, { reading_id: bad, wallet_address: owner });
+      expect(r.statusCode, `reading_id ${JSON.stringify(bad)}`).toBe(400);
+    }
   });
 
   it('409 when a reading is held by a pending batch transaction', async () => {
