@@ -1,0 +1,209 @@
+/**
+ * Energy from a cumulative register, as a pure function of a meter's reads. Everything is bigint
+ * base units (kWh × 10^9) and epoch milliseconds: a read's energy is its register's rise since the
+ * previous read, so a lost message loses nothing and an extra one cannot inflate anything.
+ *
+ * States a stored read can be in:
+ *   baseline  the first read (no declared initial register): 0 energy, starts the count
+ *   initial   the first read when an initial register was declared: energy = register − initial
+ *   rise      energy = register − previous register
+ *   rollover  a drop a declared modulus explains, plausible in power: modulus − previous + register
+ *   exchange  the first read after `meter replace`: (final − previous) + (register − new initial)
+ *   rebase    the read an operator accepted as the new baseline after a hold: 0 energy
+ *   held      the meter is on hold (an unexplained drop): stored, 0 energy, until resolved
+ *   late      arrived inside a rise that was already minted or certified: 0 energy, outside the chain
+ */
+export type EnergyState = 'baseline' | 'initial' | 'rise' | 'rollover' | 'exchange' | 'rebase' | 'held' | 'late';
+
+export const ENERGY_STATES: readonly EnergyState[] = ['baseline', 'initial', 'rise', 'rollover', 'exchange', 'rebase', 'held', 'late'];
+
+export interface RegisterRead {
+  /** stable key (database id, or a temporary key for a read not stored yet) */
+  key: string;
+  tsMs: number;
+  register: bigint;
+  energy: bigint;
+  state: EnergyState;
+  /** start of the span (start, ts] the energy covers; null for 0-energy starting points */
+  spanStartMs: number | null;
+  /** minted, claimed by a mint transaction or certified: its energy can never change again */
+  frozen: boolean;
+}
+
+export interface RegisterRules {
+  /** register wraps to 0 at this value (e.g. 1000000 kWh for a 6-digit register) */
+  modulus: bigint | null;
+  /** declared register value at meter registration (the first read then earns its rise) */
+  initial: { register: bigint; atMs: number } | null;
+  /** most energy per hour, base units (kW × 10^9); null = no power check */
+  maxKwBaseUnits: bigint | null;
+}
+
+export interface RegisterResolution {
+  kind: 'replace' | 'rebase';
+  atMs: number;
+  /** replace: the old meter's last register, and the new meter's first */
+  finalRegister?: bigint;
+  newInitial?: bigint;
+}
+
+/** Where a window of reads starts: the last settled point before it (null = the meter's first read). */
+export interface ChainStart {
+  prev: { tsMs: number; register: bigint } | null;
+}
+
+const MS_PER_HOUR = 3_600_000n;
+
+/** rise ÷ elapsed ≤ max_kw, exactly: rise × 3600000 ≤ max × elapsed_ms. */
+export function plausibleInPower(energy: bigint, elapsedMs: number, maxKw: bigint | null): boolean {
+  if (maxKw === null) return true;
+  if (elapsedMs <= 0) return energy === 0n;
+  return energy * MS_PER_HOUR <= maxKw * BigInt(elapsedMs);
+}
+
+export interface Derivation {
+  reads: RegisterRead[];
+  /** the first read of an unresolved hold, or null */
+  holdStart: RegisterRead | null;
+}
+
+/**
+ * Recomputes energies of `reads` (sorted by time) from `start`. Frozen reads keep their energy and
+ * only move the chain forward; late reads stay outside the chain. Resolutions apply at their time.
+ */
+export function deriveEnergy(start: ChainStart, reads: readonly RegisterRead[], rules: RegisterRules, resolutions: readonly RegisterResolution[]): Derivation {
+  let prev = start.prev;
+  if (prev === null && rules.initial) prev = { tsMs: rules.initial.atMs, register: rules.initial.register };
+  let counting = start.prev !== null; // false: the next chain read is the meter's first
+  let holdStart: RegisterRead | null = null;
+  let carry: bigint | null = null;
+  const pending = [...resolutions].sort((a, b) => a.atMs - b.atMs);
+  const out: RegisterRead[] = [];
+  for (const r of reads) {
+    if (r.state === 'late') {
+      out.push(r);
+      continue;
+    }
+    let rebaseHere = false;
+    while (pending.length) {
+      const res = pending[0]!;
+      if (res.kind === 'replace' && res.atMs < r.tsMs) {
+        pending.shift();
+        // Energy up to the old meter's final register counts; the new meter counts from its initial.
+        const from = prev ?? { tsMs: res.atMs, register: res.finalRegister! };
+        carry = (carry ?? 0n) + (res.finalRegister! - from.register);
+        prev = { tsMs: from.tsMs, register: res.newInitial! };
+        counting = true;
+        holdStart = null;
+      } else if (res.kind === 'rebase' && res.atMs <= r.tsMs) {
+        pending.shift();
+        rebaseHere = true;
+        holdStart = null;
+      } else break;
+    }
+    if (r.frozen) {
+      out.push(r);
+      prev = { tsMs: r.tsMs, register: r.register };
+      counting = true;
+      carry = null;
+      continue;
+    }
+    if (rebaseHere) {
+      out.push({ ...r, energy: 0n, state: 'rebase', spanStartMs: null });
+      prev = { tsMs: r.tsMs, register: r.register };
+      counting = true;
+      carry = null;
+      continue;
+    }
+    if (holdStart) {
+      out.push({ ...r, energy: 0n, state: 'held', spanStartMs: null });
+      continue;
+    }
+    if (prev === null) {
+      out.push({ ...r, energy: 0n, state: 'baseline', spanStartMs: null });
+      prev = { tsMs: r.tsMs, register: r.register };
+      counting = true;
+      continue;
+    }
+    const rise = r.register - prev.register;
+    const spanStartMs = prev.tsMs < r.tsMs ? prev.tsMs : null;
+    let next: RegisterRead;
+    if (rise >= 0n) {
+      const state: EnergyState = carry !== null ? 'exchange' : counting ? 'rise' : 'initial';
+      next = { ...r, energy: rise + (carry ?? 0n), state, spanStartMs };
+    } else {
+      const wrapped = rules.modulus !== null ? rules.modulus - prev.register + r.register : -1n;
+      const elapsed = r.tsMs - prev.tsMs;
+      if (carry === null && wrapped >= 0n && rules.maxKwBaseUnits !== null && plausibleInPower(wrapped, elapsed, rules.maxKwBaseUnits)) {
+        next = { ...r, energy: wrapped, state: 'rollover', spanStartMs };
+      } else {
+        // Never re-based automatically: the count stops here until an operator resolves it.
+        next = { ...r, energy: 0n, state: 'held', spanStartMs: null };
+        holdStart = next;
+        out.push(next);
+        continue;
+      }
+    }
+    out.push(next);
+    prev = { tsMs: r.tsMs, register: r.register };
+    counting = true;
+    carry = null;
+  }
+  return { reads: out, holdStart };
+}
+
+/** A read whose energy exceeds max_kw over its span (exchanges are operator-declared, not checked). */
+export function implausible(r: RegisterRead, rules: RegisterRules): boolean {
+  if (r.frozen || r.spanStartMs === null || r.energy === 0n) return false;
+  if (r.state !== 'rise' && r.state !== 'rollover' && r.state !== 'initial') return false;
+  return !plausibleInPower(r.energy, r.tsMs - r.spanStartMs, rules.maxKwBaseUnits);
+}
+
+export type Insertion =
+  | { kind: 'duplicate'; existing: RegisterRead }
+  | { kind: 'implausible'; detail: string }
+  | { kind: 'stored'; derivation: Derivation; read: RegisterRead };
+
+/**
+ * Places a new read into a window (sorted, from `start`). A read inside a rise that is already
+ * frozen is stored as `late` with 0 energy; otherwise the window is re-derived, and the new read
+ * is refused as implausible when it, or the rise it splits off, exceeds max_kw. A new read whose
+ * derivation would disturb a frozen read (e.g. a drop before it) is also stored as `late`.
+ */
+export function insertRead(
+  start: ChainStart,
+  window: readonly RegisterRead[],
+  read: { key: string; tsMs: number; register: bigint },
+  rules: RegisterRules,
+  resolutions: readonly RegisterResolution[],
+): Insertion {
+  const same = window.find((r) => r.tsMs === read.tsMs);
+  if (same) return { kind: 'duplicate', existing: same };
+  const fresh: RegisterRead = { ...read, energy: 0n, state: 'rise', spanStartMs: null, frozen: false };
+  const at = window.findIndex((r) => r.tsMs > read.tsMs);
+  const sorted = at < 0 ? [...window, fresh] : [...window.slice(0, at), fresh, ...window.slice(at)];
+  const late = (): Insertion => {
+    const r: RegisterRead = { ...fresh, state: 'late' };
+    return { kind: 'stored', derivation: { reads: sorted.map((x) => (x === fresh ? r : x)), holdStart: deriveEnergy(start, window, rules, resolutions).holdStart }, read: r };
+  };
+  const successor = sorted.slice(at < 0 ? sorted.length : at + 1).find((r) => r.state !== 'late');
+  if (successor?.frozen) return late();
+  const d = deriveEnergy(start, sorted, rules, resolutions);
+  for (let i = 0; i < sorted.length; i++) {
+    const before = sorted[i]!;
+    if (before.frozen && (d.reads[i]!.energy !== before.energy || d.reads[i]!.state !== before.state)) return late();
+  }
+  const mine = d.reads[sorted.indexOf(fresh)]!;
+  const next = successor ? d.reads[sorted.indexOf(successor)]! : null;
+  for (const r of [mine, next]) {
+    if (r && implausible(r, rules)) {
+      return { kind: 'implausible', detail: `rise of ${r.energy} base units over ${(r.tsMs - r.spanStartMs!) / 1000} s exceeds max_kw` };
+    }
+  }
+  return { kind: 'stored', derivation: d, read: mine };
+}
+
+/** Σ energy of the reads, exactly. */
+export function totalEnergy(reads: readonly RegisterRead[]): bigint {
+  return reads.reduce((s, r) => s + r.energy, 0n);
+}
