@@ -15,6 +15,15 @@ export interface MeterSnapshot {
   status: 'active' | 'suspended';
   /** plausibility cap per reading, in base units (decimal string so it crosses worker threads) */
   maxBaseUnits: string;
+  /** register meters only (issue 10): how it reports; absent = interval JSON */
+  register?: RegisterProfile;
+}
+
+export interface RegisterProfile {
+  format: 'json' | 'ocmf';
+  /** OCMF: the register (OBIS) to read and the serial GS must carry (publicKey is then SPKI DER hex) */
+  obis: string | null;
+  serial: string | null;
 }
 
 export interface EvaluationLimits {

@@ -45,3 +45,15 @@ export function meterIdFromTopic(topic: string): string | null {
   if (parts.length !== 3 || parts[0] !== 'meters' || parts[2] !== 'readings') return null;
   return METER_ID_RE.test(parts[1]!) ? parts[1]! : null;
 }
+
+/** Topic of a meter registered with --format ocmf: the record exactly as the meter produced it. */
+export function topicForOcmf(meterId: string): string {
+  return `meters/${meterId}/ocmf`;
+}
+
+/** Meter id from `meters/{id}/ocmf`, or null. */
+export function meterIdFromOcmfTopic(topic: string): string | null {
+  const parts = topic.split('/');
+  if (parts.length !== 3 || parts[0] !== 'meters' || parts[2] !== 'ocmf') return null;
+  return METER_ID_RE.test(parts[1]!) ? parts[1]! : null;
+}

@@ -18,6 +18,10 @@ export const REJECT_REASONS = [
   'conflict',
   'invalid_encoding',
   'unprocessable',
+  // register meters and OCMF (issue 10)
+  'ocmf_status',
+  'serial_mismatch',
+  'ocmf_page_repeat',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -40,4 +44,14 @@ export const REASON_TEXT: Record<RejectReason, string> = {
   conflict: 'a different reading for this meter and timestamp is already stored',
   invalid_encoding: 'payload is not valid UTF-8 or contains NUL, control characters or lone surrogates',
   unprocessable: 'the gateway could not process or store this message; it is kept in quarantine',
+  ocmf_status: 'the OCMF reading status (ST) is not G (OK)',
+  serial_mismatch: 'the OCMF gateway serial (GS) is not the registered serial',
+  ocmf_page_repeat: 'an OCMF page counter (PG) already seen with a different record',
 };
+
+/**
+ * Not refusals: things a stored register read tells the operator, reported on the status topic
+ * (detail starts with the code) and counted in gridmint_register_events_total.
+ */
+export const REGISTER_NOTES = ['register_regression', 'late_read', 'rollover', 'ocmf_page_gap'] as const;
+export type RegisterNote = (typeof REGISTER_NOTES)[number];

@@ -1,11 +1,14 @@
-import { evaluateReading, type EvaluationLimits, type MeterSnapshot } from '../domain/evaluate.js';
+import type { EvaluationLimits, MeterSnapshot } from '../domain/evaluate.js';
 import type { RejectReason } from '../domain/reasons.js';
+import { formatFor, type Channel } from './formats/index.js';
 
 /** One message as sent to a verifier (main thread or worker): only what evaluation needs. */
 export interface VerifyItem {
   topicMeterId: string;
   payload: Uint8Array;
   receivedAt: number;
+  /** absent = the readings topic */
+  channel?: Channel;
 }
 
 export interface VerifyJob {
@@ -15,31 +18,24 @@ export interface VerifyJob {
   limits: EvaluationLimits;
 }
 
-/** Structured-clone friendly verdict (no bigint needed downstream: kWh stays a decimal string). */
-export type Verdict =
-  | { ok: true; meterId: string; wallet: string; kwh: string; timestamp: string; signature: string }
-  | { ok: false; reason: RejectReason; detail: string; meterId: string | null; timestamp: string | null };
-
-function timestampOf(payload: Uint8Array): string | null {
-  // Best effort for the status message of a refused reading; never trusted for anything else.
-  try {
-    const v = JSON.parse(Buffer.from(payload).toString('utf8')) as { timestamp?: unknown };
-    return typeof v.timestamp === 'string' && v.timestamp.length <= 40 ? v.timestamp : null;
-  } catch {
-    return null;
-  }
+/** Register reads a message carries (register JSON: one; OCMF: one per matching RD entry). */
+export interface RegisterPayload {
+  reads: { timestamp: string; registerKwh: string }[];
+  page: { type: 'T' | 'F'; counter: number } | null;
+  /** keep the signed bytes with the reads (OCMF: the record is the proof) */
+  keepRecord: boolean;
 }
 
-/** Runs evaluateReading over a batch, each message against its own receipt time. */
+/** Structured-clone friendly verdict (no bigint needed downstream: kWh stays a decimal string). */
+export type Verdict =
+  | { ok: true; meterId: string; wallet: string; kwh: string; timestamp: string; signature: string; register?: RegisterPayload }
+  | { ok: false; reason: RejectReason; detail: string; meterId: string | null; timestamp: string | null };
+
+/** Reads each message with its format (interval JSON, register JSON or OCMF), against its own receipt time. */
 export function evaluateBatch(job: VerifyJob): Verdict[] {
   return job.items.map((item) => {
-    const e = evaluateReading(item.topicMeterId, item.payload, job.meters[item.topicMeterId] ?? null, item.receivedAt, job.limits);
-    if (e.ok) {
-      const r = e.reading;
-      return { ok: true, meterId: r.meter_id, wallet: r.wallet_address, kwh: r.kwh_amount, timestamp: r.timestamp, signature: r.signature };
-    }
-    const ts = e.reason === 'too_large' ? null : timestampOf(item.payload);
-    return { ok: false, reason: e.reason, detail: e.detail, meterId: e.meterId || null, timestamp: ts };
+    const meter = job.meters[item.topicMeterId] ?? null;
+    return formatFor(item.channel ?? 'readings', meter).evaluate(item, meter, job.limits);
   });
 }
 
@@ -50,6 +46,7 @@ export function evaluateBatch(job: VerifyJob): Verdict[] {
  */
 export interface PackedJob {
   meterIds: string[];
+  channels: (Channel | undefined)[];
   receivedAt: Float64Array;
   lengths: Uint32Array;
   bytes: Uint8Array;
@@ -71,7 +68,7 @@ export function packJob(job: VerifyJob): { packed: PackedJob; transfer: ArrayBuf
     lengths[i] = item.payload.byteLength;
     receivedAt[i] = item.receivedAt;
   });
-  const packed = { meterIds: job.items.map((x) => x.topicMeterId), receivedAt, lengths, bytes, meters: job.meters, limits: job.limits };
+  const packed = { meterIds: job.items.map((x) => x.topicMeterId), channels: job.items.map((x) => x.channel), receivedAt, lengths, bytes, meters: job.meters, limits: job.limits };
   return { packed, transfer: [bytes.buffer, lengths.buffer, receivedAt.buffer] as ArrayBuffer[] };
 }
 
@@ -80,7 +77,7 @@ export function unpackJob(p: PackedJob): VerifyJob {
   const items = p.meterIds.map((topicMeterId, i) => {
     const payload = p.bytes.subarray(offset, offset + p.lengths[i]!);
     offset += p.lengths[i]!;
-    return { topicMeterId, payload, receivedAt: p.receivedAt[i]! };
+    return { topicMeterId, payload, receivedAt: p.receivedAt[i]!, channel: p.channels[i] };
   });
   return { items, meters: p.meters, limits: p.limits };
 }

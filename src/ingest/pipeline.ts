@@ -236,7 +236,7 @@ export class IngestPipeline implements IngestSink {
     for (const [id, s] of snapshots) if (s) meters[id] = s;
     const verdicts = toVerify.length
       ? await this.verifier.evaluate({
-          items: toVerify.map((m) => ({ topicMeterId: m.topicMeterId!, payload: m.payload, receivedAt: m.receivedAt })),
+          items: toVerify.map((m) => ({ topicMeterId: m.topicMeterId!, payload: m.payload, receivedAt: m.receivedAt, channel: m.channel })),
           meters,
           limits: this.opts.limits,
         })

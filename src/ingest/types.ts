@@ -29,6 +29,8 @@ export interface IngestMessage {
    * it passes the payload's own meter_id, or '' when there is none (evaluation then refuses it).
    */
   topicMeterId: string | null;
+  /** the topic's kind: absent = meters/{id}/readings; 'ocmf' = meters/{id}/ocmf (or POST submit-ocmf) */
+  channel?: 'readings' | 'ocmf';
   /** set by a transport that already refused the message (e.g. forbidden_topic): quarantine only */
   refused?: { reason: RejectReason; detail: string; meterId: string | null };
   done: (result: IngestResult | Error) => void;

@@ -33,6 +33,9 @@ export const REASON_STATUS: Record<RejectReason, number> = {
   conflict: 409,
   invalid_encoding: 400,
   unprocessable: 422,
+  ocmf_status: 422,
+  serial_mismatch: 422,
+  ocmf_page_repeat: 409,
 };
 
 const COMMIT_TIMEOUT_MS = 15_000;

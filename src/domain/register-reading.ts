@@ -1,0 +1,79 @@
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { canonicalBytes } from './canonical.js';
+import type { EvaluationLimits, MeterSnapshot } from './evaluate.js';
+import { isValidPublicKey, verifyEd25519 } from './keys.js';
+import { MAX_PAYLOAD_BYTES, METER_ID_PATTERN } from './reading.js';
+import type { RejectReason } from './reasons.js';
+
+/**
+ * The register variant of the v1 contract: same topic, same fields and signature rule, but
+ * `register_kwh` (the register's value at `timestamp`, ≥ 0) instead of `kwh_amount`.
+ */
+export interface SignedRegisterReading {
+  meter_id: string;
+  timestamp: string;
+  register_kwh: string;
+  wallet_address: string;
+  signature: string;
+}
+
+export const registerReadingSchema = {
+  $id: 'gridmint/register-reading-v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['meter_id', 'timestamp', 'register_kwh', 'wallet_address', 'signature'],
+  properties: {
+    meter_id: { type: 'string', pattern: METER_ID_PATTERN },
+    timestamp: { type: 'string', format: 'date-time', maxLength: 40 },
+    register_kwh: { type: 'string', pattern: '^(0|[1-9][0-9]{0,10})(\\.[0-9]{1,9})?$' },
+    wallet_address: { type: 'string', minLength: 1, maxLength: 64 },
+    signature: { type: 'string', pattern: '^[1-9A-HJ-NP-Za-km-z]{64,90}$' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+addFormats.default(ajv, ['date-time']);
+const validate = ajv.compile<SignedRegisterReading>(registerReadingSchema);
+
+export type RegisterEvaluation =
+  | { ok: true; reading: SignedRegisterReading }
+  | { ok: false; reason: RejectReason; detail: string; meterId: string | null };
+
+/** Stale/future window for one read's time (shared by register JSON and OCMF). */
+export function timeProblem(iso: string, nowMs: number, limits: EvaluationLimits): { reason: RejectReason; detail: string } | null {
+  const ts = Date.parse(iso);
+  if (Number.isNaN(ts)) return { reason: 'invalid_payload', detail: '/timestamp: not a valid date' };
+  if (ts < nowMs - limits.maxAgeMs) return { reason: 'stale', detail: `timestamp ${iso}` };
+  if (ts > nowMs + limits.maxFutureMs) return { reason: 'future_timestamp', detail: `timestamp ${iso}` };
+  return null;
+}
+
+/** The same checks, in the same order, as evaluateReading; energy is judged later, against the stored reads. */
+export function evaluateRegisterReading(topicMeterId: string, payload: Uint8Array, meter: MeterSnapshot | null, nowMs: number, limits: EvaluationLimits): RegisterEvaluation {
+  const reject = (reason: RejectReason, detail: string, meterId: string | null): RegisterEvaluation => ({ ok: false, reason, detail, meterId });
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (err) {
+    return reject('invalid_payload', `not UTF-8 JSON: ${(err as Error).message}`, topicMeterId);
+  }
+  if (!validate(parsed)) {
+    const e = validate.errors![0]!;
+    const what = e.keyword === 'additionalProperties' ? `unexpected field ${String(e.params.additionalProperty)}` : e.message;
+    return reject('invalid_payload', `${e.instancePath || '/'}: ${what}`, topicMeterId);
+  }
+  const r = parsed;
+  if (r.meter_id !== topicMeterId) return reject('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
+  if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
+  if (meter.status !== 'active') return reject('meter_inactive', `status ${meter.status}`, r.meter_id);
+  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature)) {
+    return reject('bad_signature', 'ed25519 verification failed', r.meter_id);
+  }
+  if (!isValidPublicKey(r.wallet_address)) return reject('invalid_wallet', r.wallet_address, r.meter_id);
+  if (r.wallet_address !== meter.ownerWallet) return reject('wallet_mismatch', r.wallet_address, r.meter_id);
+  const t = timeProblem(r.timestamp, nowMs, limits);
+  if (t) return reject(t.reason, t.detail, r.meter_id);
+  return { ok: true, reading: r };
+}
