@@ -11,6 +11,7 @@ import { adminMeterRoutes } from './api/routes/admin-meters.js';
 import { ercRoutes } from './api/routes/erc.js';
 import { myReadingsRoutes } from './api/routes/my-readings.js';
 import { readingRoutes } from './api/routes/readings.js';
+import { ocmfRoutes } from './api/routes/ocmf.js';
 import { tokenRoutes } from './api/routes/tokens.js';
 import { startErc } from './erc/start.js';
 import { startIngest } from './ingest/index.js';
@@ -107,6 +108,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     urls.mqtt = ingest.mqttUrl;
     readinessChecks.broker = () => ingest.brokerUp();
     routes.push(readingRoutes((payload, meterId) => ingest.submitHttp(payload, meterId)));
+    routes.push(ocmfRoutes((payload, meterId) => ingest.submitHttp(payload, meterId, 'ocmf')));
 
     // 3. chain and minting: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT
     // (state under DATA_DIR/ledger) — the same JSON-RPC client either way.

@@ -152,10 +152,13 @@ export function deriveEnergy(start: ChainStart, reads: readonly RegisterRead[], 
   return { reads: out, holdStart };
 }
 
-/** A read whose energy exceeds max_kw over its span (exchanges are operator-declared, not checked). */
+/**
+ * A read whose energy exceeds max_kw over its span, or that earns with no span at all (a read
+ * older than a declared initial register). Exchanges are operator-declared and not judged here.
+ */
 export function implausible(r: RegisterRead, rules: RegisterRules): boolean {
-  if (r.frozen || r.spanStartMs === null || r.energy === 0n) return false;
-  if (r.state !== 'rise' && r.state !== 'rollover' && r.state !== 'initial') return false;
+  if (r.frozen || r.energy === 0n || r.state === 'exchange') return false;
+  if (r.spanStartMs === null) return true;
   return !plausibleInPower(r.energy, r.tsMs - r.spanStartMs, rules.maxKwBaseUnits);
 }
 
@@ -197,7 +200,8 @@ export function insertRead(
   const next = successor ? d.reads[sorted.indexOf(successor)]! : null;
   for (const r of [mine, next]) {
     if (r && implausible(r, rules)) {
-      return { kind: 'implausible', detail: `rise of ${r.energy} base units over ${(r.tsMs - r.spanStartMs!) / 1000} s exceeds max_kw` };
+      const over = r.spanStartMs === null ? 'with no time before it (older than the declared initial register)' : `over ${(r.tsMs - r.spanStartMs) / 1000} s exceeds max_kw`;
+      return { kind: 'implausible', detail: `rise of ${r.energy} base units ${over}` };
     }
   }
   return { kind: 'stored', derivation: d, read: mine };

@@ -2,6 +2,7 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import bs58 from 'bs58';
 import { canonicalBytes } from './canonical.js';
 import type { SignedReading } from './reading.js';
+import type { SignedRegisterReading } from './register-reading.js';
 
 // DER prefix of a PKCS#8-wrapped raw ed25519 seed (RFC 8410).
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -32,6 +33,12 @@ export function generateMeterKey(): MeterKey {
 
 /** What a meter does before publishing: sign the canonical form, attach the signature. */
 export function signReading(key: MeterKey, fields: Omit<SignedReading, 'signature'>): SignedReading {
+  const signature = bs58.encode(sign(null, canonicalBytes(fields), key.privateKey));
+  return { ...fields, signature };
+}
+
+/** The register variant (issue 10): same rule, `register_kwh` instead of `kwh_amount`. */
+export function signRegisterReading(key: MeterKey, fields: Omit<SignedRegisterReading, 'signature'>): SignedRegisterReading {
   const signature = bs58.encode(sign(null, canonicalBytes(fields), key.privateKey));
   return { ...fields, signature };
 }

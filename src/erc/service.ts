@@ -70,6 +70,8 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
             throw conflict('no_readings', 'the period holds no accepted readings for this meter');
           case 'already_certified':
             throw conflict('period_overlaps_certified', `the period overlaps ${r.count} reading(s) already backing a certificate`);
+          case 'period_splits_reading':
+            throw conflict('period_splits_reading', `reading ${r.span.reading_id} covers (${r.span.start}, ${r.span.end}], which crosses a boundary of the period; choose boundaries outside it`);
           case 'too_many_readings':
             throw badRequest('period_too_large', `the period holds ${r.count} readings; at most ${MAX_READINGS_PER_CERTIFICATE} per certificate`);
         }

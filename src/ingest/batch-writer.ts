@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RejectReason } from '../domain/reasons.js';
 import { insertReadings, markMetersSeen, type ReadingRow } from '../store/readings.js';
+import { storeRegisterMessages, type RegisterMessage } from '../store/register-reads.js';
 import { insertQuarantine, type QuarantineRow } from '../store/rejected.js';
 import { withTransaction, type Pool } from '../store/pool.js';
 import type { Verdict } from './evaluate-batch.js';
@@ -99,13 +100,20 @@ function publicDetail(v: Extract<Verdict, { ok: false }>): string | null {
 async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): Promise<IngestResult[]> {
   return withTransaction(pool, async (client) => {
     const readings: ReadingRow[] = [];
+    const registers: RegisterMessage[] = [];
     items.forEach((it, idx) => {
       const v = it.verdict;
-      if (v.ok) {
+      if (v.ok && v.register) {
+        registers.push({
+          idx, meterId: v.meterId, wallet: v.wallet, signature: v.signature, receivedAt: new Date(it.receivedAt),
+          reads: v.register.reads, page: v.register.page, record: v.register.keepRecord ? Buffer.from(it.payload) : null,
+        });
+      } else if (v.ok) {
         readings.push({ idx, meterId: v.meterId, wallet: v.wallet, kwh: v.kwh, timestamp: v.timestamp, signature: v.signature, receivedAt: new Date(it.receivedAt) });
       }
     });
     const stored = await insertReadings(client, readings);
+    const registerStored = await storeRegisterMessages(client, registers);
     const quarantine: QuarantineRow[] = [];
     const results = items.map((it, idx): IngestResult => {
       const v = it.verdict;
@@ -115,6 +123,12 @@ async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): 
       if (!v.ok) {
         quarantine.push(q(v.reason, v.detail));
         return { outcome: v.reason, meterId: v.meterId, readingId: null, timestamp: v.timestamp, detail: publicDetail(v) };
+      }
+      const reg = registerStored.get(idx);
+      if (reg) {
+        const detail = reg.outcome === 'accepted' && reg.notes.length ? reg.notes.join(', ') : reg.detail;
+        if (reg.outcome !== 'accepted' && reg.outcome !== 'duplicate') quarantine.push(q(reg.outcome, reg.detail));
+        return { outcome: reg.outcome, meterId: v.meterId, readingId: reg.readingId, timestamp: v.timestamp, detail, notes: reg.notes };
       }
       const s = stored.get(idx)!;
       if (s.outcome === 'conflict') {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { verifyPassword } from '../domain/credential.js';
-import { METER_ID_RE, topicForReadings, topicForStatus } from '../domain/reading.js';
+import { METER_ID_RE, topicForOcmf, topicForReadings, topicForStatus } from '../domain/reading.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { MeterCache } from './meter-cache.js';
 import { statusPayload, type IngestResult, type IngestSink } from './types.js';
@@ -89,8 +89,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const meterId = meterOf.get(client)!;
       const receivedAt = Date.now();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const own = packet.topic === topicForReadings(meterId);
+      const ocmf = packet.topic === topicForOcmf(meterId); // OCMF records (issue 10)
+      const own = ocmf || packet.topic === topicForReadings(meterId);
       const accepted = opts.sink.submit({
+        channel: ocmf ? 'ocmf' : undefined,
         source: 'mqtt',
         topic: packet.topic,
         payload,

@@ -16,7 +16,7 @@ export interface Ingest {
   /** the broker side is taking messages (embedded listening / subscriber subscribed) */
   brokerUp(): boolean;
   /** the HTTP transport: resolves after commit (Error when the gateway gave up, e.g. shutdown) */
-  submitHttp(payload: Buffer, topicMeterId: string | null): Promise<IngestResult | Error | null>;
+  submitHttp(payload: Buffer, topicMeterId: string | null, channel?: 'ocmf'): Promise<IngestResult | Error | null>;
   stop(): Promise<void>;
 }
 
@@ -64,11 +64,12 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
   return {
     mqttUrl,
     brokerUp: () => side.up(),
-    submitHttp: (payload, topicMeterId) =>
+    submitHttp: (payload, topicMeterId, channel) =>
       new Promise((resolve) => {
         const msg: IngestMessage = {
           source: 'http',
-          topic: 'http:/api/meters/submit-reading',
+          topic: channel === 'ocmf' ? 'http:/api/meters/submit-ocmf' : 'http:/api/meters/submit-reading',
+          channel,
           payload,
           receivedAt: Date.now(),
           topicMeterId,

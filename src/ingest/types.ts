@@ -1,4 +1,4 @@
-import type { IngestOutcome, RejectReason } from '../domain/reasons.js';
+import type { IngestOutcome, RegisterNote, RejectReason } from '../domain/reasons.js';
 
 export type Transport = 'mqtt' | 'http';
 
@@ -11,6 +11,8 @@ export interface IngestResult {
   readingId: string | null;
   timestamp: string | null;
   detail: string | null;
+  /** register reads: what a stored read tells the operator (register_regression, late_read, …) */
+  notes?: RegisterNote[];
 }
 
 /**

@@ -63,7 +63,8 @@ export interface IssueInput {
 
 export type IssueResult =
   | { ok: true; certificate: CertificateRow }
-  | { ok: false; reason: 'unknown_meter' | 'no_readings' | 'already_certified' | 'too_many_readings'; count?: number };
+  | { ok: false; reason: 'unknown_meter' | 'no_readings' | 'already_certified' | 'too_many_readings'; count?: number }
+  | { ok: false; reason: 'period_splits_reading'; span: { reading_id: string; start: string; end: string } };
 
 /**
  * Issues one certificate for a meter's uncertified readings in (start, end]: a reading's
@@ -84,9 +85,15 @@ export async function issueCertificate(pool: pg.Pool, input: IssueInput): Promis
     const m = meter.rows[0];
     if (!m) return { ok: false, reason: 'unknown_meter' };
 
+    const split = await registerSpanAcross(c, input);
+    if (split) return { ok: false, reason: 'period_splits_reading', span: split };
+    // Register reads cover (span_start, timestamp] and belong to the period when that span lies
+    // inside (start, end]; those that earn nothing (baseline, held, late) are never certified.
     const locked = await c.query<{ id: string; certified: boolean }>(
       `SELECT id, certificate_id IS NOT NULL AS certified FROM meter_readings
-        WHERE meter_id = $1 AND "timestamp" > $2::timestamptz AND "timestamp" <= $3::timestamptz
+        WHERE meter_id = $1 AND (
+          (register_kwh IS NULL AND "timestamp" > $2::timestamptz AND "timestamp" <= $3::timestamptz)
+          OR (register_kwh IS NOT NULL AND kwh_amount > 0 AND span_start >= $2::timestamptz AND "timestamp" <= $3::timestamptz))
         ORDER BY id FOR UPDATE`,
       [input.meterId, input.periodStart, input.periodEnd],
     );
@@ -134,6 +141,19 @@ export async function issueCertificate(pool: pg.Pool, input: IssueInput): Promis
     if (linked.rowCount !== ids.length) throw new Error(`certificate ${certificateId}: linked ${linked.rowCount} of ${ids.length} readings`);
     return { ok: true, certificate: row };
   });
+}
+
+/** A register read whose span (span_start, timestamp] crosses the period's start or end, if any. */
+async function registerSpanAcross(c: pg.PoolClient, input: IssueInput): Promise<{ reading_id: string; start: string; end: string } | null> {
+  const r = await c.query<{ id: string; span_start: Date; ts: Date }>(
+    `SELECT id, span_start, "timestamp" AS ts FROM meter_readings
+      WHERE meter_id = $1 AND register_kwh IS NOT NULL AND kwh_amount > 0
+        AND ((span_start < $2::timestamptz AND "timestamp" > $2::timestamptz) OR (span_start < $3::timestamptz AND "timestamp" > $3::timestamptz))
+      ORDER BY "timestamp" LIMIT 1`,
+    [input.meterId, input.periodStart, input.periodEnd],
+  );
+  const x = r.rows[0];
+  return x ? { reading_id: x.id, start: x.span_start.toISOString(), end: x.ts.toISOString() } : null;
 }
 
 export async function getCertificate(db: pg.Pool | pg.PoolClient, id: string): Promise<CertificateRow | null> {

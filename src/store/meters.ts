@@ -10,9 +10,21 @@ export interface MeterRow {
   max_kwh: string;
   created_at: Date;
   last_seen_at: Date | null;
+  // register meters and OCMF (migration 008)
+  reads: 'interval' | 'register';
+  format: 'json' | 'ocmf';
+  register_modulus: string | null;
+  initial_register: string | null;
+  obis: string | null;
+  serial: string | null;
+  max_kw: string | null;
+  hold_since: Date | null;
 }
 
-const COLUMNS = 'id, owner_wallet, public_key, status, max_kwh::text AS max_kwh, created_at, last_seen_at';
+const COLUMNS = `id, owner_wallet, public_key, status, max_kwh::text AS max_kwh, created_at, last_seen_at,
+  reads, format, register_modulus::text AS register_modulus, initial_register::text AS initial_register, obis, serial,
+  max_kw::text AS max_kw, hold_since`;
+const kwhView = (v: string | null) => (v === null ? null : baseUnitsToKwh(numericToBaseUnits(v)));
 
 export interface NewMeter {
   id: string;
@@ -38,7 +50,7 @@ export async function listMeters(db: pg.Pool, limit = 1000, offset = 0): Promise
   return r.rows;
 }
 
-export async function getMeter(db: pg.Pool, id: string): Promise<MeterRow | null> {
+export async function getMeter(db: pg.Pool | pg.PoolClient, id: string): Promise<MeterRow | null> {
   const r = await db.query<MeterRow>(`SELECT ${COLUMNS} FROM meters WHERE id = $1`, [id]);
   return r.rows[0] ?? null;
 }
@@ -83,6 +95,21 @@ export function meterView(m: MeterRow) {
     max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
     created_at: m.created_at.toISOString(),
     last_seen_at: m.last_seen_at?.toISOString() ?? null,
+    ...registerView(m),
+  };
+}
+
+/** Register fields of the public view (interval meters show reads: interval and nulls). */
+function registerView(m: MeterRow) {
+  return {
+    reads: m.reads,
+    format: m.format,
+    register_modulus: kwhView(m.register_modulus),
+    initial_register: kwhView(m.initial_register),
+    obis: m.obis,
+    serial: m.serial,
+    max_kw: kwhView(m.max_kw),
+    on_hold_since: m.hold_since?.toISOString() ?? null,
   };
 }
 
@@ -93,6 +120,7 @@ export function toSnapshot(row: MeterRow): MeterSnapshot {
     publicKey: row.public_key,
     status: row.status,
     maxBaseUnits: numericToBaseUnits(row.max_kwh).toString(),
+    ...(row.reads === 'register' ? { register: { format: row.format, obis: row.obis, serial: row.serial } } : {}),
   };
 }
 

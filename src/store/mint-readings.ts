@@ -7,6 +7,8 @@ export interface MintCandidate {
   kwh_amount: string;
 }
 
+// kwh_amount > 0 everywhere below: register reads that earn nothing (baseline, held, late) are
+// never minted and must not count as backlog.
 /**
  * Unminted readings not held by an unresolved outbox row, oldest first. Read without locks: the
  * claim happens later, conditionally, in recordOutbox — a reading taken meanwhile by someone
@@ -15,7 +17,7 @@ export interface MintCandidate {
 export async function selectMintCandidates(pool: pg.Pool, limit: number): Promise<MintCandidate[]> {
   const r = await pool.query<MintCandidate>(
     `SELECT id, wallet_address, kwh_amount::text AS kwh_amount FROM meter_readings
-     WHERE NOT minted AND mint_outbox_id IS NULL ORDER BY id LIMIT $1`,
+     WHERE NOT minted AND kwh_amount > 0 AND mint_outbox_id IS NULL ORDER BY id LIMIT $1`,
     [limit],
   );
   return r.rows;
@@ -45,7 +47,7 @@ export interface UnmintedStats {
 export async function unmintedStats(pool: pg.Pool): Promise<UnmintedStats> {
   const r = await pool.query<{ kwh: string; oldest: Date | null }>(
     `SELECT coalesce(sum(kwh_amount), 0)::text AS kwh, min(received_at) AS oldest
-     FROM meter_readings WHERE NOT minted`,
+     FROM meter_readings WHERE NOT minted AND kwh_amount > 0`,
   );
   const row = r.rows[0]!;
   return { kwh: row.kwh, oldestReceivedAt: row.oldest };
@@ -68,10 +70,10 @@ export async function listUnminted(pool: pg.Pool, limit: number, offset: number)
       `SELECT m.id, m.meter_id, m.wallet_address, m.kwh_amount::text AS kwh_amount, m."timestamp", m.received_at,
               m.mint_outbox_id, o.signature AS pending_signature
        FROM meter_readings m LEFT JOIN mint_outbox o ON o.id = m.mint_outbox_id
-       WHERE NOT m.minted ORDER BY m.id LIMIT $1 OFFSET $2`,
+       WHERE NOT m.minted AND m.kwh_amount > 0 ORDER BY m.id LIMIT $1 OFFSET $2`,
       [limit, offset],
     ),
-    pool.query<{ n: string }>('SELECT count(*) AS n FROM meter_readings WHERE NOT minted'),
+    pool.query<{ n: string }>('SELECT count(*) AS n FROM meter_readings WHERE NOT minted AND kwh_amount > 0'),
   ]);
   return { rows: rows.rows, total: Number(total.rows[0]!.n) };
 }
@@ -80,7 +82,7 @@ export async function listUnminted(pool: pg.Pool, limit: number, offset: number)
 export async function stillClaimable(pool: pg.Pool, ids: string[]): Promise<MintCandidate[]> {
   const r = await pool.query<MintCandidate>(
     `SELECT id, wallet_address, kwh_amount::text AS kwh_amount FROM meter_readings
-     WHERE id = ANY($1::bigint[]) AND NOT minted AND mint_outbox_id IS NULL ORDER BY id`,
+     WHERE id = ANY($1::bigint[]) AND NOT minted AND kwh_amount > 0 AND mint_outbox_id IS NULL ORDER BY id`,
     [ids],
   );
   return r.rows;

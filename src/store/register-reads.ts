@@ -1,0 +1,214 @@
+import type pg from 'pg';
+import { baseUnitsToKwh, kwhToBaseUnits } from '../domain/kwh.js';
+import type { RegisterNote } from '../domain/reasons.js';
+import { deriveEnergy, insertRead, type RegisterRead } from '../domain/register.js';
+import { loadChains, type MeterChain } from './register-chain.js';
+
+/** One verified message of a register meter (register JSON: one read; OCMF: one per RD entry). */
+export interface RegisterMessage {
+  idx: number;
+  meterId: string;
+  wallet: string;
+  signature: string;
+  receivedAt: Date;
+  reads: { timestamp: string; registerKwh: string }[];
+  page: { type: 'T' | 'F'; counter: number } | null;
+  record: Buffer | null;
+}
+
+export interface RegisterOutcome {
+  outcome: 'accepted' | 'duplicate' | 'conflict' | 'implausible_energy' | 'ocmf_page_repeat' | 'invalid_payload';
+  /** the (first) stored read */
+  readingId: string | null;
+  detail: string | null;
+  notes: RegisterNote[];
+}
+
+interface Placed {
+  msg: RegisterMessage;
+  keys: string[];
+  notes: RegisterNote[];
+}
+
+/**
+ * Stores register reads inside the batch's transaction: lock the meters, load each chain, place
+ * every message's reads in arrival order (a message is all or nothing), then write the new reads,
+ * the energies that changed (only ever of unfrozen reads) and each meter's hold state.
+ */
+export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMessage[]): Promise<Map<number, RegisterOutcome>> {
+  const out = new Map<number, RegisterOutcome>();
+  if (msgs.length === 0) return out;
+  const earliest = new Map<string, number>();
+  for (const m of msgs) for (const r of m.reads) {
+    const t = Date.parse(r.timestamp);
+    earliest.set(m.meterId, Math.min(earliest.get(m.meterId) ?? t, t));
+  }
+  const chains = await loadChains(c, earliest);
+  const pages = await pageFacts(c, msgs);
+  const placed: Placed[] = [];
+  const batchPages = new Map<string, string>();
+  const duplicates: { idx: number; key: string }[] = [];
+  for (const m of msgs) {
+    const chain = chains.get(m.meterId);
+    if (!chain) {
+      out.set(m.idx, { outcome: 'invalid_payload', readingId: null, detail: `meter ${m.meterId} is not registered for register reads`, notes: [] });
+      continue;
+    }
+    const notes: RegisterNote[] = [];
+    if (m.page) {
+      const k = `${m.meterId}|${m.page.type}|${m.page.counter}`;
+      const seen = batchPages.get(k) ?? pages.get(m.idx)?.sameSig ?? null;
+      if (seen !== null && seen !== m.signature) {
+        out.set(m.idx, { outcome: 'ocmf_page_repeat', readingId: null, detail: `page ${m.page.type}${m.page.counter} was already received with a different record`, notes: [] });
+        continue;
+      }
+      const prevInBatch = batchPages.has(`${m.meterId}|${m.page.type}|${m.page.counter - 1}`);
+      const f = pages.get(m.idx);
+      if (seen === null && f && !f.hasPrev && !prevInBatch && f.hasOlder) notes.push('ocmf_page_gap');
+    }
+    const r = place(chain, m);
+    if ('refused' in r) {
+      out.set(m.idx, r.refused);
+      continue;
+    }
+    if (m.page) batchPages.set(`${m.meterId}|${m.page.type}|${m.page.counter}`, m.signature);
+    if (r.keys.length === 0) {
+      duplicates.push({ idx: m.idx, key: r.existing! });
+      continue;
+    }
+    placed.push({ msg: m, keys: r.keys, notes });
+  }
+  const ids = await writeChains(c, [...chains.values()], placed);
+  // a copy of a read placed earlier in this batch points at its new id
+  for (const d of duplicates) out.set(d.idx, { outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
+  for (const p of placed) {
+    const chain = chains.get(p.msg.meterId)!;
+    for (const key of p.keys) {
+      const read = chain.window.find((x) => x.key === key)!;
+      if (read.state === 'late') p.notes.push('late_read');
+      if (read.state === 'rollover') p.notes.push('rollover');
+    }
+    const hold = deriveEnergy(chain.start, chain.window, chain.rules, chain.resolutions).holdStart;
+    if (hold && p.keys.includes(hold.key) && chain.holdReadingId === null) p.notes.push('register_regression');
+    out.set(p.msg.idx, { outcome: 'accepted', readingId: ids.get(p.keys[0]!)!, detail: null, notes: [...new Set(p.notes)] });
+  }
+  return out;
+}
+
+/** Places one message's reads into its chain; on any refusal the chain is left as it was. */
+function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existing: string | null } | { refused: RegisterOutcome } {
+  const before = chain.window;
+  const keys: string[] = [];
+  let existing: string | null = null;
+  for (const [n, r] of m.reads.entries()) {
+    const tsMs = Date.parse(r.timestamp);
+    const key = `new:${m.idx}:${n}`;
+    const res = insertRead(chain.start, chain.window, { key, tsMs, register: kwhToBaseUnits(r.registerKwh) }, chain.rules, chain.resolutions);
+    if (res.kind === 'duplicate') {
+      const sig = chain.signatures.get(res.existing.key);
+      if (sig !== m.signature) {
+        chain.window = before;
+        return { refused: { outcome: 'conflict', readingId: null, detail: `a different read is stored for ${m.meterId} at ${r.timestamp}`, notes: [] } };
+      }
+      existing ??= res.existing.key;
+      continue;
+    }
+    if (res.kind === 'implausible') {
+      chain.window = before;
+      return { refused: { outcome: 'implausible_energy', readingId: null, detail: `read at ${r.timestamp}: ${res.detail}`, notes: [] } };
+    }
+    chain.window = res.derivation.reads;
+    chain.signatures.set(key, m.signature);
+    keys.push(key);
+  }
+  return { keys, existing };
+}
+
+/** Inserts placed reads, updates changed energies and the meters' hold state; returns key → id. */
+export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed: Placed[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  const fresh: { key: string; msg: RegisterMessage; read: RegisterRead; register: string }[] = [];
+  for (const p of placed) {
+    const chain = chains.find((x) => x.meterId === p.msg.meterId)!;
+    for (const key of p.keys) {
+      const read = chain.window.find((x) => x.key === key)!;
+      fresh.push({ key, msg: p.msg, read, register: baseUnitsToKwh(read.register) });
+    }
+  }
+  if (fresh.length) {
+    const r = await c.query<{ id: string; meter_id: string; ts: Date }>(
+      `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at,
+                                   register_kwh, span_start, energy_state, source_record)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[], $5::text[], $6::timestamptz[],
+                            $7::numeric[], $8::timestamptz[], $9::text[], $10::bytea[])
+       RETURNING id, meter_id, "timestamp" AS ts`,
+      [
+        fresh.map((f) => f.msg.meterId), fresh.map((f) => f.msg.wallet), fresh.map((f) => baseUnitsToKwh(f.read.energy)),
+        fresh.map((f) => new Date(f.read.tsMs)), fresh.map((f) => f.msg.signature), fresh.map((f) => f.msg.receivedAt),
+        fresh.map((f) => f.register), fresh.map((f) => (f.read.spanStartMs === null ? null : new Date(f.read.spanStartMs))),
+        fresh.map((f) => f.read.state), fresh.map((f) => f.msg.record),
+      ],
+    );
+    const byTs = new Map(r.rows.map((x) => [`${x.meter_id}|${x.ts.getTime()}`, x.id]));
+    for (const f of fresh) ids.set(f.key, byTs.get(`${f.msg.meterId}|${f.read.tsMs}`)!);
+  }
+  const changed: RegisterRead[] = [];
+  for (const chain of chains) {
+    for (const r of chain.window) {
+      const was = chain.loaded.get(r.key);
+      if (was && (was.energy !== r.energy || was.state !== r.state || was.spanStartMs !== r.spanStartMs)) changed.push(r);
+    }
+  }
+  if (changed.length) {
+    const u = await c.query(
+      `UPDATE meter_readings m SET kwh_amount = v.kwh, energy_state = v.state, span_start = v.span, updated_at = now()
+         FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::timestamptz[]) AS v(id, kwh, state, span)
+        WHERE m.id = v.id AND NOT m.minted AND m.mint_outbox_id IS NULL AND m.certificate_id IS NULL`,
+      [changed.map((r) => r.key), changed.map((r) => baseUnitsToKwh(r.energy)), changed.map((r) => r.state),
+        changed.map((r) => (r.spanStartMs === null ? null : new Date(r.spanStartMs)))],
+    );
+    // Rows are locked by loadChains, so this only fails if that invariant is broken: retry the batch.
+    if (u.rowCount !== changed.length) throw new Error(`register energies: updated ${u.rowCount} of ${changed.length} reads`);
+  }
+  const holds = chains.map((ch) => {
+    const h = deriveEnergy(ch.start, ch.window, ch.rules, ch.resolutions).holdStart;
+    return { id: ch.meterId, since: h ? new Date(h.tsMs) : null, reading: h ? (ids.get(h.key) ?? h.key) : null };
+  });
+  await c.query(
+    `UPDATE meters m SET hold_since = v.since, hold_reading_id = v.reading
+       FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS v(id, since, reading)
+      WHERE m.id = v.id AND (m.hold_reading_id IS DISTINCT FROM v.reading)`,
+    [holds.map((h) => h.id), holds.map((h) => h.since), holds.map((h) => h.reading)],
+  );
+  const pages = placed.filter((p) => p.msg.page);
+  if (pages.length) {
+    await c.query(
+      `INSERT INTO ocmf_pages (meter_id, page_type, counter, signature, received_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) ON CONFLICT DO NOTHING`,
+      [pages.map((p) => p.msg.meterId), pages.map((p) => p.msg.page!.type), pages.map((p) => p.msg.page!.counter),
+        pages.map((p) => p.msg.signature), pages.map((p) => p.msg.receivedAt)],
+    );
+  }
+  return ids;
+}
+
+interface PageFacts {
+  sameSig: string | null;
+  hasPrev: boolean;
+  hasOlder: boolean;
+}
+
+/** For each paged message: the record stored under its counter, and whether counter − 1 / older ones exist. */
+async function pageFacts(c: pg.PoolClient, msgs: RegisterMessage[]): Promise<Map<number, PageFacts>> {
+  const paged = msgs.filter((m) => m.page);
+  if (paged.length === 0) return new Map();
+  const r = await c.query<{ i: number; same_sig: string | null; has_prev: boolean; has_older: boolean }>(
+    `SELECT t.i, p.signature AS same_sig,
+            EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter = t.c - 1) AS has_prev,
+            EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter < t.c) AS has_older
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS t(i, m, ty, c)
+       LEFT JOIN ocmf_pages p ON p.meter_id = t.m AND p.page_type = t.ty AND p.counter = t.c`,
+    [paged.map((m) => m.idx), paged.map((m) => m.meterId), paged.map((m) => m.page!.type), paged.map((m) => m.page!.counter)],
+  );
+  return new Map(r.rows.map((x) => [x.i, { sameSig: x.same_sig, hasPrev: x.has_prev, hasOlder: x.has_older }]));
+}

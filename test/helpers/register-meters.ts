@@ -1,0 +1,65 @@
+import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import type pg from 'pg';
+import { generatePassword, hashPassword } from '../../src/domain/credential.js';
+import { registerRegistration, type RegisterRegistration } from '../../src/domain/register-meter.js';
+import { generateMeterKey, signRegisterReading, type MeterKey } from '../../src/domain/sign.js';
+import type { SignedRegisterReading } from '../../src/domain/register-reading.js';
+import { insertRegisterMeter } from '../../src/store/register-meters.js';
+
+export interface RegisterTestMeter {
+  id: string;
+  key: MeterKey;
+  owner: string;
+  password: string;
+}
+
+/** A register meter (ed25519 JSON), registered as `meter add --reads register …` does. */
+export async function addRegisterMeter(pool: pg.Pool, opts: Partial<RegisterRegistration> = {}): Promise<RegisterTestMeter> {
+  const key = generateMeterKey();
+  const owner = generateMeterKey().publicKey;
+  const password = generatePassword();
+  const id = `r-${randomBytes(4).toString('hex')}`;
+  const reg = registerRegistration({ reads: 'register', format: 'json', ...opts }, key.publicKey);
+  if (!reg.ok) throw new Error(`${reg.field}: ${reg.message}`);
+  await insertRegisterMeter(pool, { id, ownerWallet: owner, publicKey: reg.publicKey, maxKwh: '100', passwordHash: hashPassword(password) }, reg.profile);
+  return { id, key, owner, password };
+}
+
+export function registerRead(m: RegisterTestMeter, timestamp: string, registerKwh: string): SignedRegisterReading {
+  return signRegisterReading(m.key, { meter_id: m.id, timestamp, register_kwh: registerKwh, wallet_address: m.owner });
+}
+
+export interface OcmfTestMeter {
+  id: string;
+  owner: string;
+  password: string;
+  privateKey: KeyObject;
+  page: number;
+}
+
+/** An OCMF meter with a fresh key on `curve`. */
+export async function addOcmfMeter(pool: pg.Pool, opts: { curve?: string; serial?: string; maxKw?: string; obis?: string } = {}): Promise<OcmfTestMeter> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: opts.curve ?? 'prime256v1' });
+  const owner = generateMeterKey().publicKey;
+  const password = generatePassword();
+  const id = `o-${randomBytes(4).toString('hex')}`;
+  const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('hex');
+  const reg = registerRegistration({ reads: 'register', format: 'ocmf', serial: opts.serial, maxKw: opts.maxKw, obis: opts.obis }, spki);
+  if (!reg.ok) throw new Error(`${reg.field}: ${reg.message}`);
+  await insertRegisterMeter(pool, { id, ownerWallet: owner, publicKey: reg.publicKey, maxKwh: '100', passwordHash: hashPassword(password) }, reg.profile);
+  return { id, owner, password, privateKey, page: 0 };
+}
+
+/** OCMF time: 2021-09-02T12:29:53,000+0000 S */
+export function ocmfTime(d: Date, status = 'S'): string {
+  return `${d.toISOString().slice(0, 19)},${d.toISOString().slice(20, 23)}+0000 ${status}`;
+}
+
+/** A signed record as a meter writes it (spaces around colons, RV as a string). */
+export function ocmfRecord(m: OcmfTestMeter, reads: { at: Date; kwh: string; st?: string }[], opts: { page?: number; gs?: string } = {}): string {
+  const page = opts.page ?? ++m.page;
+  const rd = reads.map((r) => `{"TM" : "${ocmfTime(r.at)}", "TX" : "T", "RV" : "${r.kwh}", "RI" : "1-0:1.8.0", "RU" : "kWh", "ST" : "${r.st ?? 'G'}"}`);
+  const payload = `{"FV" : "1.0", "GI" : "TEST", "GS" : "${opts.gs ?? 'GS-1'}", "PG" : "T${page}", "RD" : [${rd.join(', ')}]}`;
+  const sd = sign('sha256', Buffer.from(payload), m.privateKey).toString('hex').toUpperCase();
+  return `OCMF|${payload}|{"SD":"${sd}"}`;
+}
