@@ -17,6 +17,7 @@ import { startErc } from './erc/start.js';
 import { startIngest } from './ingest/index.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
 import { startProbe } from './metrics/probe.js';
+import { registerRegisterGauges } from './metrics/register-gauges.js';
 import { connectChain } from './mint/connect.js';
 import { createTokenService } from './mint/service.js';
 import { startMinting } from './mint/start.js';
@@ -87,6 +88,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     await migrate(databaseUrl, logger);
     const pool = createPool(databaseUrl, config.PG_POOL_SIZE, logger, () => metrics.dbErrors.inc({ operation: 'idle' }));
     started.push({ name: 'pg-pool', stop: () => pool.end() });
+    registerRegisterGauges(metrics.registry, pool);
 
     const routes: RouteModule[] = [];
     // One database probe for both /health/ready and the periodic gauge refresh below.

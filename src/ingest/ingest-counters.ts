@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import type { IngestOutcome } from '../domain/reasons.js';
+import type { IngestOutcome, RegisterNote } from '../domain/reasons.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Transport } from './types.js';
 
@@ -24,7 +24,8 @@ export class IngestCounters {
     this.receivedBy[transport].inc();
   }
 
-  outcome(transport: Transport, outcome: IngestOutcome): void {
+  outcome(transport: Transport, outcome: IngestOutcome, notes?: readonly RegisterNote[]): void {
+    for (const event of notes ?? []) this.metrics.registerEvents.inc({ event });
     if (outcome === 'accepted') return this.acceptedBy[transport].inc();
     if (outcome === 'duplicate') return this.metrics.readingsDuplicate.inc();
     let child = this.rejectedBy.get(outcome);

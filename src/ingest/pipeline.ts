@@ -256,7 +256,7 @@ export class IngestPipeline implements IngestSink {
       const m = batch[i]!;
       const r = results[i]!;
       this.metrics.ingestCommitSeconds.observe((now - m.receivedAt) / 1000);
-      this.counters.outcome(m.source, r.outcome);
+      this.counters.outcome(m.source, r.outcome, r.notes);
       m.done(r);
     }
     this.metrics.ingestPending.set(this.pending);

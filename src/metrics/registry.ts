@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REJECT_REASONS } from '../domain/reasons.js';
+import { REGISTER_NOTES, REJECT_REASONS } from '../domain/reasons.js';
 
 /**
  * Every metric gridmint exports, on one registry per gateway (tests run several in one process).
@@ -43,7 +43,10 @@ export function createMetrics() {
     httpDuration: new Histogram({ name: 'gridmint_http_request_duration_seconds', help: 'HTTP latency by route template', labelNames: ['method', 'route', 'status_class'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
     ercIssued: new Counter({ name: 'gridmint_erc_certificates_issued_total', help: 'ERC certificates issued', registers: r }),
     ercAnchorsPending: new Gauge({ name: 'gridmint_erc_anchors_pending', help: 'Certificates whose on-chain memo anchor is not yet confirmed', registers: r }),
+    // register meters (issue 10); the hold and page gauges are in register-gauges.ts
+    registerEvents: new Counter({ name: 'gridmint_register_events_total', help: 'Stored register reads that tell the operator something (register_regression, late_read, rollover, ocmf_page_gap)', labelNames: ['event'], registers: r }),
   };
+  for (const event of REGISTER_NOTES) m.registerEvents.inc({ event }, 0);
   // Pre-create the bounded label values so dashboards show zeros instead of "no data".
   for (const reason of REJECT_REASONS) {
     m.readingsRejected.inc({ reason }, 0);

@@ -88,7 +88,8 @@ export async function holdStats(db: pg.Pool): Promise<{ count: number; oldestSin
 /** OCMF page counters missing between the lowest and highest seen, over all meters. */
 export async function missingOcmfPages(db: pg.Pool): Promise<number> {
   const r = await db.query<{ n: string }>(
-    'SELECT coalesce(sum(max(counter) - min(counter) + 1 - count(*)) OVER (), 0)::text AS n FROM ocmf_pages GROUP BY meter_id, page_type LIMIT 1',
+    `SELECT coalesce(sum(missing), 0)::text AS n
+       FROM (SELECT max(counter) - min(counter) + 1 - count(*) AS missing FROM ocmf_pages GROUP BY meter_id, page_type) t`,
   );
   return Number(r.rows[0]?.n ?? 0);
 }

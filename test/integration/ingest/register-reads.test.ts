@@ -81,7 +81,7 @@ describe('register JSON over HTTP', () => {
 describe('OCMF over MQTT meters/{id}/ocmf (QoS 1)', () => {
   it('stores each RD entry as a register read, reports page gaps and refuses repeats', async () => {
     const m = await addOcmfMeter(t.db.pool, { maxKw: '22', serial: 'GS-1' });
-    const c = await connectMeter(t.gateway.urls.mqtt, { id: m.id, password: m.password } as never);
+    const c = await connectMeter(t.gateway.urls.mqtt!, { id: m.id, password: m.password } as never);
     const status = await watchStatus(c, m.id);
     try {
       const t0 = new Date(base);
