@@ -17,7 +17,7 @@ import { startErc } from './erc/start.js';
 import { startIngest } from './ingest/index.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
 import { startProbe } from './metrics/probe.js';
-import { registerRegisterGauges } from './metrics/register-gauges.js';
+import { registerRegisterGauges } from './ingest/register-gauges.js';
 import { connectChain } from './mint/connect.js';
 import { createTokenService } from './mint/service.js';
 import { startMinting } from './mint/start.js';
