@@ -8,6 +8,7 @@ import { createAuthenticator } from './api/auth.js';
 import { resolveJwtKeys } from './api/jwt-keys.js';
 import { systemRoutes } from './api/routes/system.js';
 import { adminMeterRoutes } from './api/routes/admin-meters.js';
+import { adminRegisterRoutes } from './api/routes/admin-register-meters.js';
 import { ercRoutes } from './api/routes/erc.js';
 import { myReadingsRoutes } from './api/routes/my-readings.js';
 import { readingRoutes } from './api/routes/readings.js';
@@ -128,6 +129,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     const erc = startErc({ pool, metrics, logger, chain: chain.client });
     started.push({ name: 'erc', stop: erc.stop });
     routes.push(ercRoutes({ pool, service: erc.service, publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
+    routes.push(adminRegisterRoutes({ pool }));
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.

@@ -6,6 +6,8 @@ import { insertMeter, listMeters, meterView as view } from '../../store/meters.j
 import type { MeterProvisioner } from '../../ingest/meter-provisioner.js';
 import type { RouteModule } from '../app.js';
 import { EXAMPLE, kwhString, meterIdString, pageOf, pageQuery, walletString, withErrors } from '../schemas.js';
+import { registerBodyProps, registerMeterProps, registerProfileFromBody, type RegisterBody } from './admin-register-meters.js';
+import { insertRegisterMeter } from '../../store/register-meters.js';
 
 const meterProps = {
   id: { type: 'string', examples: [EXAMPLE.meterId] },
@@ -20,6 +22,7 @@ const meterProps = {
     examples: ['2026-11-25T12:15:02.118Z'],
     description: 'when a gateway last committed a reading from this meter; refreshed at most every 30 s per gateway, so it may lag by that much',
   },
+  ...registerMeterProps,
 } as const;
 const meterBody = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
 
@@ -27,7 +30,7 @@ const meterBody = { type: 'object', required: Object.keys(meterProps), propertie
 export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisioner | null }): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
-    app.post<{ Body: { id: string; wallet: string; pubkey: string; max_kwh?: string } }>(
+    app.post<{ Body: { id: string; wallet: string; pubkey: string; max_kwh?: string } & RegisterBody }>(
       '/api/admin/meters',
       {
         preHandler: auth.requireRole('admin'),
@@ -43,7 +46,11 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
             type: 'object',
             additionalProperties: false,
             required: ['id', 'wallet', 'pubkey'],
-            properties: { id: meterIdString, wallet: walletString, pubkey: { ...walletString, examples: [EXAMPLE.meterPubkey] }, max_kwh: kwhString },
+            properties: {
+              id: meterIdString, wallet: walletString, max_kwh: kwhString, ...registerBodyProps,
+              // base58 ed25519 for JSON meters; SPKI DER hex or PEM for --format ocmf (checked by registration)
+              pubkey: { type: 'string', minLength: 32, maxLength: 2000, examples: [EXAMPLE.meterPubkey] },
+            },
           },
           response: withErrors(
             {
@@ -64,16 +71,18 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
       },
       async (request, reply) => {
         const b = request.body;
-        const problem = registrationProblem({ id: b.id, wallet: b.wallet, pubkey: b.pubkey, maxKwh: b.max_kwh ?? DEFAULT_MAX_KWH });
+        const problem = registrationProblem({ id: b.id, wallet: b.wallet, pubkey: b.pubkey, maxKwh: b.max_kwh ?? DEFAULT_MAX_KWH, format: b.format });
         if (problem) throw badRequest('invalid_request', `${problem.field}: ${problem.message}`);
+        const reg = registerProfileFromBody(b);
         const password = generatePassword();
-        const row = await insertMeter(deps.pool, {
+        const meter = {
           id: b.id,
           ownerWallet: b.wallet,
-          publicKey: b.pubkey,
+          publicKey: reg.publicKey,
           maxKwh: b.max_kwh ?? DEFAULT_MAX_KWH,
           passwordHash: hashPassword(password),
-        });
+        };
+        const row = reg.profile.reads === 'register' ? await insertRegisterMeter(deps.pool, meter, reg.profile) : await insertMeter(deps.pool, meter);
         if (!row) throw conflict('meter_exists', `meter ${b.id} already exists`);
         request.log.info({ meter_id: row.id, by: request.principal!.sub }, 'meter registered');
         // The password is shown only in this answer, so a broker failure must not lose it: the

@@ -2,32 +2,36 @@ import type { Command } from 'commander';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
 import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, setPasswordHash, meterView as view } from '../../store/meters.js';
+import { insertRegisterMeter } from '../../store/register-meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
 import { provisionBroker } from '../provision.js';
+import { addRegisterOptions, registerHoldCommands, registerProfileOf, type RegisterCliOptions } from './meter-register.js';
 
 
 export function registerMeter(program: Command): void {
   const meter = program.command('meter').description('the meter registry');
 
-  meter
+  addRegisterOptions(meter
     .command('add')
     .description('register a meter; prints its MQTT password once (only a hash is stored)')
     .requiredOption('--id <id>', 'meter id (also its MQTT username)')
     .requiredOption('--wallet <wallet>', "owner's Solana wallet (base58)")
     .requiredOption('--pubkey <pubkey>', "meter's ed25519 public key (base58)")
-    .option('--max-kwh <kwh>', 'plausibility cap per reading', DEFAULT_MAX_KWH)
-    .action(async (opts: { id: string; wallet: string; pubkey: string; maxKwh: string }, cmd: Command) => {
+    .option('--max-kwh <kwh>', 'plausibility cap per reading', DEFAULT_MAX_KWH))
+    .action(async (opts: { id: string; wallet: string; pubkey: string; maxKwh: string } & RegisterCliOptions, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const problem = registrationProblem(opts);
+      const problem = registrationProblem({ ...opts, format: opts.format === 'ocmf' ? 'ocmf' : 'json' });
       if (problem) throw new CliError(`--${problem.field.replace('_', '-')}: ${problem.message}`, 'invalid_argument');
+      const reg = registerProfileOf(opts, opts.pubkey);
       const password = generatePassword();
+      const meter = { id: opts.id, ownerWallet: opts.wallet, publicKey: reg.publicKey, maxKwh: opts.maxKwh, passwordHash: hashPassword(password) };
       const row = await withDatabase(ctx, (pool) =>
-        insertMeter(pool, { id: opts.id, ownerWallet: opts.wallet, publicKey: opts.pubkey, maxKwh: opts.maxKwh, passwordHash: hashPassword(password) }),
+        reg.profile.reads === 'register' ? insertRegisterMeter(pool, meter, reg.profile) : insertMeter(pool, meter),
       );
       if (!row) throw new CliError(`meter ${opts.id} already exists`, 'exists');
       await provisionBroker(ctx, row.id, 'the registration', (p) => p.upsertMeter(row.id, password));
       output(ctx, { ...view(row), mqtt_username: row.id, mqtt_password: password }, [
-        `meter ${row.id} registered (owner ${row.owner_wallet}, cap ${view(row).max_kwh} kWh)`,
+        `meter ${row.id} registered (owner ${row.owner_wallet}, cap ${view(row).max_kwh} kWh, reads ${row.reads}, format ${row.format})`,
         `MQTT username: ${row.id}`,
         `MQTT password: ${password}`,
         'Store the password in the meter now; it is not shown again.',
@@ -46,7 +50,7 @@ export function registerMeter(program: Command): void {
         ctx,
         views,
         views.length
-          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\tcap ${m.max_kwh}\tlast seen ${m.last_seen_at ?? 'never'}`)
+          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\tcap ${m.max_kwh}\tlast seen ${m.last_seen_at ?? 'never'}\t${m.reads}/${m.format}${m.on_hold_since ? `\tON HOLD since ${m.on_hold_since}` : ''}`)
           : 'no meters registered',
       );
     });
@@ -63,6 +67,8 @@ export function registerMeter(program: Command): void {
         output(ctx, view(row), `meter ${id} is now ${status}`);
       });
   }
+
+  registerHoldCommands(meter);
 
   meter
     .command('passwd <id>')
