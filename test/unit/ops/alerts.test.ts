@@ -17,6 +17,7 @@ describe('alert rules', () => {
     expect(byMetric('up').length).toBeGreaterThan(0); // scrape down
     expect(byMetric('gridmint_supply_drift_base_units').length).toBeGreaterThan(0); // ledger drift
     expect(byMetric('gridmint_meters_stale').length).toBeGreaterThan(0); // stale meter
+    expect(byMetric('gridmint_meter_hold_oldest_seconds').length).toBeGreaterThan(0); // register meter left on hold
     const lag = rules.find((r) => r.alert === 'GridmintMintLagHigh')!;
     expect(lag.expr).toMatch(/> 300\b/); // "mint lag over 5 minutes"
   });

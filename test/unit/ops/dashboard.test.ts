@@ -22,6 +22,8 @@ describe('Grafana dashboard and provisioning', () => {
       'gridmint_http_requests_total', // by status class
       'gridmint_process_resident_memory_bytes',
       'gridmint_nodejs_eventloop_lag_p99_seconds',
+      'gridmint_meters_on_hold', // register meters on hold (issue 10)
+      'gridmint_ocmf_pages_missing',
     ]) {
       expect(names, metric).toContain(metric);
     }
