@@ -4,7 +4,7 @@
 // (`node dist/cli/index.js start`, as `npm start` runs it), the publisher in another process.
 // Each mode gets a fresh database on the local Postgres (TEST_DATABASE_URL or 127.0.0.1:5432).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { generateMeterKey } from '../src/domain/sign.js';
 import { createLogger } from '../src/logger.js';
 import { insertMeter, mosquittoPasswordLines } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
+import { registerRegistration } from '../src/domain/register-meter.js';
+import { insertRegisterMeter } from '../src/store/register-meters.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/net.js';
@@ -57,7 +59,11 @@ async function publish(input: PublisherInput, dir: string, pool: pg.Pool, expect
   return { ...result, committedPerSecond: Math.round(expectRows / Math.max(result.seconds, (committedAt - start) / 1000)) };
 }
 
-async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, unknown> | null> {
+type Mode = 'embedded' | 'mosquitto' | 'register' | 'ocmf';
+
+async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
+  // register and ocmf: the embedded broker with register meters (issue 10), same figures as interval
+  const kind = mode === 'register' || mode === 'ocmf' ? mode : 'interval';
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const name = `gridmint_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN });
@@ -78,8 +84,17 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
     for (let i = 0; i < METERS; i++) {
       const key = generateMeterKey();
       const password = generatePassword();
-      const m = { id: `bench-${String(i).padStart(4, '0')}`, secretKey: [...key.secretKey], owner: generateMeterKey().publicKey, password };
-      await insertMeter(pool, { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) });
+      const m = { id: `bench-${String(i).padStart(4, '0')}`, secretKey: [...key.secretKey], owner: generateMeterKey().publicKey, password, ocmfKeyPem: undefined as string | undefined };
+      const row = { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) };
+      if (kind === 'interval') await insertMeter(pool, row);
+      else {
+        const ec = kind === 'ocmf' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : null;
+        m.ocmfKeyPem = ec?.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+        const pub = ec ? ec.publicKey.export({ format: 'der', type: 'spki' }).toString('hex') : key.publicKey;
+        const reg = registerRegistration({ reads: 'register', format: kind === 'ocmf' ? 'ocmf' : 'json', serial: kind === 'ocmf' ? m.id : undefined }, pub);
+        if (!reg.ok) throw new Error(reg.message);
+        await insertRegisterMeter(pool, { ...row, publicKey: reg.publicKey }, reg.profile);
+      }
       meters.push(m);
     }
     const env: Record<string, string> = {
@@ -99,14 +114,14 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
     const rss = trackPeakRss(daemon.child.pid!);
     brokerUrl ??= daemon.urls.mqtt!;
     await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up
-    const latencyUntil = mode === 'embedded' ? 'puback' : 'status';
+    const latencyUntil = mode === 'mosquitto' ? 'status' : 'puback';
     const base = Date.now() - 6 * 3_600_000;
-    const sustained = await publish({ url: brokerUrl, meters, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
+    const sustained = await publish({ url: brokerUrl, meters, kind, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
     const fixedCount = FIXED_RATE * FIXED_SECONDS;
-    const fixed = await publish({ url: brokerUrl, meters, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
+    const fixed = await publish({ url: brokerUrl, meters, kind, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
     const peak = rss.stop();
     return {
-      mode, meters: METERS, verify_workers: Number(WORKERS), publisher: PUBLISHER.replace('bench/lib/', ''), load_before: loadBefore,
+      mode, kind, meters: METERS, verify_workers: Number(WORKERS), publisher: PUBLISHER.replace('bench/lib/', ''), load_before: loadBefore,
       sustained_readings_per_second: sustained.committedPerSecond, sustained_count: MAX_COUNT,
       fixed_rate: FIXED_RATE, fixed_achieved_per_second: fixed.committedPerSecond,
       latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
@@ -124,13 +139,16 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
 
-const modes = (process.env.BENCH_MODES ?? 'embedded,mosquitto').split(',') as ('embedded' | 'mosquitto')[];
+const modes = (process.env.BENCH_MODES ?? 'embedded,register,ocmf,mosquitto').split(',') as Mode[];
 const rows = [];
 for (const m of modes) {
   const r = await runMode(m);
   if (r) rows.push(r);
   else console.log(`[bench] ${m}: skipped (no mosquitto binary)`);
 }
+// Register and OCMF beside interval, as a ratio measured in the same run (machines vary).
+const interval = rows.find((r) => r.mode === 'embedded')?.sustained_readings_per_second as number | undefined;
+for (const r of rows) if (interval && (r.mode === 'register' || r.mode === 'ocmf')) r.ratio_to_interval = Math.round(((r.sustained_readings_per_second as number) / interval) * 100) / 100;
 console.table(rows);
 const out = join('bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync('bench/results', { recursive: true });

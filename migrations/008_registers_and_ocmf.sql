@@ -51,7 +51,8 @@ DROP INDEX meter_readings_unminted_idx;
 CREATE INDEX meter_readings_unminted_idx ON meter_readings (id) WHERE NOT minted AND kwh_amount > 0;
 CREATE INDEX meter_readings_register_idx ON meter_readings (meter_id, "timestamp") WHERE register_kwh IS NOT NULL;
 
--- Once minted, claimed by a mint transaction or certified, a read's energy never changes again.
+-- Once minted, claimed by a mint transaction or certified, a register read's energy never changes
+-- again (interval readings' energy is never rewritten by gridmint at all).
 CREATE FUNCTION meter_readings_frozen_energy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.kwh_amount IS DISTINCT FROM OLD.kwh_amount
@@ -62,7 +63,7 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER meter_readings_frozen_energy BEFORE UPDATE OF kwh_amount ON meter_readings
-  FOR EACH ROW EXECUTE FUNCTION meter_readings_frozen_energy();
+  FOR EACH ROW WHEN (OLD.register_kwh IS NOT NULL) EXECUTE FUNCTION meter_readings_frozen_energy();
 
 -- A mint transaction mints exactly the energy of the readings it claims. The minter plans from
 -- an unlocked read; a late register read may split a rise in between, so this is checked at

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 
 export interface PublisherInput {
   url: string;
-  meters: { id: string; secretKey: number[]; owner: string; password: string }[];
+  meters: { id: string; secretKey: number[]; owner: string; password: string; ocmfKeyPem?: string }[];
+  /** what each meter sends: interval readings (default), register reads, or OCMF records (raw publisher only) */
+  kind?: 'interval' | 'register' | 'ocmf';
   count: number;
   /** readings per second; 0 = as fast as the PUBACK window allows */
   rate: number;

@@ -8,7 +8,8 @@
 // its status topic and receives (and parses) every status message the gateway sends.
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { meterKeyFromSecret, signReading } from '../../src/domain/sign.js';
+import { createPrivateKey, sign } from 'node:crypto';
+import { meterKeyFromSecret, signReading, signRegisterReading } from '../../src/domain/sign.js';
 import { awaitStatuses, readPublisherInput, readyThenWaitForGo, writeResult } from './publisher-protocol.js';
 
 interface Meter {
@@ -27,6 +28,27 @@ const url = new URL(input.url);
 const keys = input.meters.map((m) => meterKeyFromSecret(Uint8Array.from(m.secretKey)));
 const meters: Meter[] = input.meters.map((m) => ({ id: m.id, socket: null as unknown as net.Socket, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1 }));
 
+const ocmfKeys = input.meters.map((m) => (m.ocmfKeyPem ? createPrivateKey(m.ocmfKeyPem) : null));
+
+/** One signed message of the bench's kind; register values rise by 0.5 kWh per read, as strings. */
+function messageFor(n: number, i: number, timestamp: string): { topic: string; payload: Buffer } {
+  const m = input.meters[i]!;
+  const k = Math.floor(n / meters.length);
+  const register = `${Math.floor(k / 2)}${k % 2 ? '.5' : ''}`;
+  if (input.kind === 'register') {
+    const r = signRegisterReading(keys[i]!, { meter_id: m.id, timestamp, register_kwh: register, wallet_address: m.owner });
+    return { topic: `meters/${m.id}/readings`, payload: Buffer.from(JSON.stringify(r)) };
+  }
+  if (input.kind === 'ocmf') {
+    const tm = `${timestamp.slice(0, 19)},${timestamp.slice(20, 23)}+0000 S`;
+    const body = `{"FV":"1.0","GI":"BENCH","GS":"${m.id}","PG":"T${k + 1}","RD":[{"TM":"${tm}","TX":"T","RV":"${register}","RI":"1-0:1.8.0","RU":"kWh","ST":"G"}]}`;
+    const sd = sign('sha256', Buffer.from(body), ocmfKeys[i]!).toString('hex').toUpperCase();
+    return { topic: `meters/${m.id}/ocmf`, payload: Buffer.from(`OCMF|${body}|{"SD":"${sd}"}`) };
+  }
+  const r = signReading(keys[i]!, { meter_id: m.id, timestamp, kwh_amount: '0.5', wallet_address: m.owner });
+  return { topic: `meters/${m.id}/readings`, payload: Buffer.from(JSON.stringify(r)) };
+}
+
 // Sign everything first; packets get their message id at send time (patched into the buffer).
 const payloads: Buffer[] = [];
 const owner: number[] = [];
@@ -34,8 +56,8 @@ for (let n = 0; n < input.count; n++) {
   const i = n % meters.length;
   const m = input.meters[i]!;
   const timestamp = new Date(input.tsBase + Math.floor(n / meters.length)).toISOString();
-  const r = signReading(keys[i]!, { meter_id: m.id, timestamp, kwh_amount: '0.5', wallet_address: m.owner });
-  payloads.push(mqttPacket.generate({ cmd: 'publish', topic: `meters/${m.id}/readings`, payload: Buffer.from(JSON.stringify(r)), qos: 1, messageId: 1, retain: false, dup: false }));
+  const { topic, payload } = messageFor(n, i, timestamp);
+  payloads.push(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 1, messageId: 1, retain: false, dup: false }));
   meters[i]!.byTimestamp.set(timestamp, n);
   owner.push(i);
 }
