@@ -9,6 +9,7 @@
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { createPrivateKey, sign } from 'node:crypto';
+import { baseUnitsToKwh } from '../../src/domain/kwh.js';
 import { meterKeyFromSecret, signReading, signRegisterReading } from '../../src/domain/sign.js';
 import { awaitStatuses, readPublisherInput, readyThenWaitForGo, writeResult } from './publisher-protocol.js';
 
@@ -30,18 +31,20 @@ const meters: Meter[] = input.meters.map((m) => ({ id: m.id, socket: null as unk
 
 const ocmfKeys = input.meters.map((m) => (m.ocmfKeyPem ? createPrivateKey(m.ocmfKeyPem) : null));
 
-/** One signed message of the bench's kind; register values rise by 0.5 kWh per read, as strings. */
+/**
+ * One signed message of the bench's kind. A register grows 0.5 Wh per millisecond of its read's
+ * timestamp, so it keeps rising across the sustained and fixed-rate phases (no drop, no hold).
+ */
 function messageFor(n: number, i: number, timestamp: string): { topic: string; payload: Buffer } {
   const m = input.meters[i]!;
-  const k = Math.floor(n / meters.length);
-  const register = `${Math.floor(k / 2)}${k % 2 ? '.5' : ''}`;
+  const register = baseUnitsToKwh(BigInt(Date.parse(timestamp) - 1_700_000_000_000) * 500n);
   if (input.kind === 'register') {
     const r = signRegisterReading(keys[i]!, { meter_id: m.id, timestamp, register_kwh: register, wallet_address: m.owner });
     return { topic: `meters/${m.id}/readings`, payload: Buffer.from(JSON.stringify(r)) };
   }
   if (input.kind === 'ocmf') {
     const tm = `${timestamp.slice(0, 19)},${timestamp.slice(20, 23)}+0000 S`;
-    const body = `{"FV":"1.0","GI":"BENCH","GS":"${m.id}","PG":"T${k + 1}","RD":[{"TM":"${tm}","TX":"T","RV":"${register}","RI":"1-0:1.8.0","RU":"kWh","ST":"G"}]}`;
+    const body = `{"FV":"1.0","GI":"BENCH","GS":"${m.id}","PG":"T${Date.parse(timestamp) - 1_700_000_000_000}","RD":[{"TM":"${tm}","TX":"T","RV":"${register}","RI":"1-0:1.8.0","RU":"kWh","ST":"G"}]}`;
     const sd = sign('sha256', Buffer.from(body), ocmfKeys[i]!).toString('hex').toUpperCase();
     return { topic: `meters/${m.id}/ocmf`, payload: Buffer.from(`OCMF|${body}|{"SD":"${sd}"}`) };
   }

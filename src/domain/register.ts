@@ -50,6 +50,8 @@ export interface RegisterResolution {
 /** Where a window of reads starts: the last settled point before it (null = the meter's first read). */
 export interface ChainStart {
   prev: { tsMs: number; register: bigint } | null;
+  /** the window starts inside an unresolved hold (whose first read is this one) */
+  hold?: { key: string; tsMs: number };
 }
 
 const MS_PER_HOUR = 3_600_000n;
@@ -75,7 +77,9 @@ export function deriveEnergy(start: ChainStart, reads: readonly RegisterRead[], 
   let prev = start.prev;
   if (prev === null && rules.initial) prev = { tsMs: rules.initial.atMs, register: rules.initial.register };
   let counting = start.prev !== null; // false: the next chain read is the meter's first
-  let holdStart: RegisterRead | null = null;
+  let holdStart: RegisterRead | null = start.hold
+    ? { key: start.hold.key, tsMs: start.hold.tsMs, register: 0n, energy: 0n, state: 'held', spanStartMs: null, frozen: false }
+    : null;
   let carry: bigint | null = null;
   const pending = [...resolutions].sort((a, b) => a.atMs - b.atMs);
   const out: RegisterRead[] = [];

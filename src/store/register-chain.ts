@@ -50,19 +50,27 @@ const READ_COLUMNS = `r.id, r.meter_id, r."timestamp", r.register_kwh::text AS r
  */
 export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>): Promise<Map<string, MeterChain>> {
   const ids = [...earliest.keys()].sort();
-  const meters = await c.query<{ id: string; modulus: string | null; initial: string | null; max_kw: string | null; created_at: Date; hold_reading_id: string | null }>(
-    `SELECT id, register_modulus::text AS modulus, initial_register::text AS initial, max_kw::text AS max_kw, created_at, hold_reading_id
+  const meters = await c.query<{ id: string; modulus: string | null; initial: string | null; max_kw: string | null; created_at: Date; hold_reading_id: string | null; hold_since: Date | null }>(
+    `SELECT id, register_modulus::text AS modulus, initial_register::text AS initial, max_kw::text AS max_kw, created_at, hold_reading_id, hold_since
        FROM meters WHERE id = ANY($1::text[]) AND reads = 'register' ORDER BY id FOR UPDATE`,
     [ids],
   );
   const found = meters.rows.map((m) => m.id);
+  // A meter on hold whose new reads all come after the hold began: every one of them is held and
+  // nothing before changes, so only reads from the earliest new one on are needed (no anchor walk
+  // back through a long hold).
+  const holding = new Map<string, { key: string; tsMs: number }>();
+  for (const m of meters.rows) {
+    if (m.hold_reading_id && m.hold_since && earliest.get(m.id)! > m.hold_since.getTime()) holding.set(m.id, { key: m.hold_reading_id, tsMs: m.hold_since.getTime() });
+  }
+  const anchored = found.filter((id) => !holding.has(id));
   const anchors = await c.query<ReadRow>(
     `SELECT ${READ_COLUMNS} FROM unnest($1::text[], $2::timestamptz[]) AS t(meter_id, before)
        JOIN LATERAL (SELECT * FROM meter_readings x
                       WHERE x.meter_id = t.meter_id AND x.register_kwh IS NOT NULL AND x."timestamp" < t.before
                         AND x.energy_state NOT IN ('held', 'late')
                       ORDER BY x."timestamp" DESC LIMIT 1) r ON true`,
-    [found, found.map((id) => new Date(earliest.get(id)!))],
+    [anchored, anchored.map((id) => new Date(earliest.get(id)!))],
   );
   const anchorOf = new Map(anchors.rows.map((a) => [a.meter_id, a]));
   const window = await c.query<ReadRow>(
@@ -70,7 +78,7 @@ export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>
        JOIN meter_readings r ON r.meter_id = t.meter_id AND r.register_kwh IS NOT NULL
         AND (t.after IS NULL OR r."timestamp" > t.after)
       ORDER BY r.meter_id, r."timestamp" FOR UPDATE OF r`,
-    [found, found.map((id) => anchorOf.get(id)?.timestamp ?? null)],
+    [found, found.map((id) => (holding.has(id) ? new Date(earliest.get(id)! - 1) : (anchorOf.get(id)?.timestamp ?? null)))],
   );
   const resolutions = await c.query<{ meter_id: string; kind: 'replace' | 'rebase'; at: Date; final_register: string | null; new_initial: string | null }>(
     `SELECT meter_id, kind, "at", final_register::text AS final_register, new_initial::text AS new_initial
@@ -89,12 +97,14 @@ export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>
         initial: m.initial === null ? null : { register: numericToBaseUnits(m.initial), atMs: m.created_at.getTime() },
         maxKwBaseUnits: m.max_kw === null ? null : numericToBaseUnits(m.max_kw),
       },
-      start: { prev: anchor ? { tsMs: anchor.timestamp.getTime(), register: numericToBaseUnits(anchor.register_kwh) } : null },
+      start: holding.has(m.id)
+        ? { prev: null, hold: holding.get(m.id)! }
+        : { prev: anchor ? { tsMs: anchor.timestamp.getTime(), register: numericToBaseUnits(anchor.register_kwh) } : null },
       window: reads,
       loaded: new Map(reads.map((r) => [r.key, r])),
       signatures: new Map(rows.map((r) => [r.id, r.signature])),
       resolutions: resolutions.rows
-        .filter((r) => r.meter_id === m.id && (!anchor || r.at.getTime() > anchor.timestamp.getTime()))
+        .filter((r) => r.meter_id === m.id && !holding.has(m.id) && (!anchor || r.at.getTime() > anchor.timestamp.getTime()))
         .map((r) => ({
           kind: r.kind,
           atMs: r.at.getTime(),
