@@ -123,3 +123,27 @@ export function evaluateReading(
   if (ts > nowMs + limits.maxFutureMs) return reject('future_timestamp', `timestamp ${r.timestamp}`, r.meter_id);
   return { ok: true, reading: r, baseUnits: units };
 }
+
+/**
+ * The encoding checks of evaluateReading for the other JSON formats (register variant): UTF-8,
+ * no raw control characters, valid JSON, no NUL/control/lone-surrogate escapes in any string.
+ */
+export function parseReadingJson(payload: Uint8Array): { ok: true; value: unknown } | { ok: false; reason: RejectReason; detail: string } {
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return { ok: false, reason: 'invalid_encoding', detail: 'not valid UTF-8' };
+  }
+  const control = RAW_CONTROL.exec(text);
+  if (control) return { ok: false, reason: 'invalid_encoding', detail: `control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at ${control.index}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: 'invalid_payload', detail: `not JSON: ${(err as Error).message}` };
+  }
+  const escaped = unsafeStringIn(value);
+  if (escaped) return { ok: false, reason: 'invalid_encoding', detail: escaped };
+  return { ok: true, value };
+}

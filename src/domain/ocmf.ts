@@ -54,7 +54,7 @@ export interface OcmfRecord {
 
 export type OcmfOutcome =
   | { ok: true; record: OcmfRecord }
-  | { ok: false; reason: 'invalid_payload' | 'too_large' | 'bad_signature' | 'ocmf_status' | 'serial_mismatch'; detail: string };
+  | { ok: false; reason: 'invalid_payload' | 'invalid_encoding' | 'too_large' | 'bad_signature' | 'ocmf_status' | 'serial_mismatch'; detail: string };
 
 export interface OcmfMeter {
   /** registered public key (SPKI DER hex) */
@@ -150,14 +150,21 @@ export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter): OcmfOutcome {
   const last = buf.lastIndexOf(0x7c);
   if (first !== 4 || buf.subarray(0, 4).toString('latin1') !== 'OCMF' || last <= first) return bad('invalid_payload', 'not OCMF|{payload}|{signature}');
   const payloadBytes = buf.subarray(first + 1, last);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    return bad('invalid_encoding', 'not valid UTF-8');
+  }
+  // JSON allows tab, LF and CR between tokens; any other control character is junk in a record
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(text)) return bad('invalid_encoding', 'control character in the record');
   let payload: ExactJson;
   let sig: ExactJson;
   try {
-    const dec = new TextDecoder('utf-8', { fatal: true });
-    payload = parseExactJson(dec.decode(payloadBytes));
-    sig = parseExactJson(dec.decode(buf.subarray(last + 1)));
+    payload = parseExactJson(buf.subarray(first + 1, last).toString('utf8'));
+    sig = parseExactJson(buf.subarray(last + 1).toString('utf8'));
   } catch (err) {
-    return bad('invalid_payload', `not UTF-8 JSON: ${(err as Error).message}`);
+    return bad('invalid_payload', `not JSON: ${(err as Error).message}`);
   }
   if (!isObject(payload) || !isObject(sig)) return bad('invalid_payload', 'payload and signature must be JSON objects');
   const sa = sig.SA ?? DEFAULT_SA;

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { canonicalBytes } from './canonical.js';
-import type { EvaluationLimits, MeterSnapshot } from './evaluate.js';
+import { parseReadingJson, type EvaluationLimits, type MeterSnapshot } from './evaluate.js';
 import { isValidPublicKey, verifyEd25519 } from './keys.js';
 import { MAX_PAYLOAD_BYTES, METER_ID_PATTERN } from './reading.js';
 import type { RejectReason } from './reasons.js';
@@ -53,12 +53,9 @@ export function timeProblem(iso: string, nowMs: number, limits: EvaluationLimits
 export function evaluateRegisterReading(topicMeterId: string, payload: Uint8Array, meter: MeterSnapshot | null, nowMs: number, limits: EvaluationLimits): RegisterEvaluation {
   const reject = (reason: RejectReason, detail: string, meterId: string | null): RegisterEvaluation => ({ ok: false, reason, detail, meterId });
   if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch (err) {
-    return reject('invalid_payload', `not UTF-8 JSON: ${(err as Error).message}`, topicMeterId);
-  }
+  const json = parseReadingJson(payload);
+  if (!json.ok) return reject(json.reason, json.detail, topicMeterId);
+  const parsed = json.value;
   if (!validate(parsed)) {
     const e = validate.errors![0]!;
     const what = e.keyword === 'additionalProperties' ? `unexpected field ${String(e.params.additionalProperty)}` : e.message;
