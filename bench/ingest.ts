@@ -27,7 +27,7 @@ const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:
 const METERS = Number(process.env.BENCH_METERS ?? 100);
 const MAX_COUNT = Number(process.env.BENCH_COUNT ?? 80_000);
 const FIXED_RATE = 5_000;
-const FIXED_SECONDS = 8;
+const FIXED_SECONDS = Number(process.env.BENCH_FIXED_SECONDS ?? 8); // smaller only for a smoke run
 // The gateway's own default unless BENCH_WORKERS says otherwise.
 const WORKERS = process.env.BENCH_WORKERS ?? String((JSON.parse(readFileSync('config/default.json', 'utf8')) as { INGEST_VERIFY_WORKERS: number }).INGEST_VERIFY_WORKERS);
 // raw = bench/lib/raw-publisher.ts (mqtt-packet on raw sockets), mqttjs = bench/lib/publisher.ts.
