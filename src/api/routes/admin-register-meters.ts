@@ -70,10 +70,14 @@ export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
           schema: {
             tags: ['admin'],
             summary: kind === 'replace' ? 'Resolve a hold as a meter exchange' : 'Resolve a hold by accepting a held read as the new baseline',
+            description:
+              kind === 'replace'
+                ? 'Like `gridmint meter replace`: energy up to `final_register` counts, counting resumes from `new_initial` after `at`. Recorded with who (the token subject) and why. 409 `not_on_hold` when there is nothing to resolve.'
+                : 'Like `gridmint meter rebase`: the held read at `at` becomes the new baseline; the drop earns nothing. Recorded with who (the token subject) and why. 409 `not_on_hold` when there is nothing to resolve.',
             security,
             params: { type: 'object', required: ['id'], properties: { id: meterIdString } },
             body: { type: 'object', additionalProperties: false, required: Object.keys(props), properties: props },
-            response: withErrors({ 200: resolved }, 400, 401, 403, 404, 409, 429),
+            response: withErrors({ 200: { ...resolved, description: 'Resolution recorded; the held reads were re-derived' } }, 400, 401, 403, 404, 409, 429),
           },
         },
         async (request) => {

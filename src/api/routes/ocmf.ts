@@ -1,8 +1,7 @@
-import { METER_ID_PATTERN } from '../../domain/reading.js';
 import { MAX_OCMF_BYTES } from '../../domain/ocmf.js';
 import { REASON_TEXT } from '../../domain/reasons.js';
 import type { RouteModule } from '../app.js';
-import { errorBody } from '../schemas.js';
+import { errorBody, meterIdString } from '../schemas.js';
 import { REASON_STATUS, type ReadingSubmitter } from './readings.js';
 
 const COMMIT_TIMEOUT_MS = 15_000;
@@ -26,16 +25,24 @@ export function ocmfRoutes(submit: ReadingSubmitter): RouteModule {
         schema: {
           tags: ['readings'],
           summary: 'Submit one signed OCMF record (OCMF|{payload}|{signature}) of a meter registered with --format ocmf',
+          description:
+            'No token: the meter\'s ECDSA signature over the payload bytes exactly as sent authenticates it. Each RD entry on the registered ' +
+            'OBIS register becomes a register read; energy is the register\'s rise. Refusals carry the MQTT reason codes: 400 `invalid_payload`, ' +
+            '401 `bad_signature`, 403 `meter_inactive`, 404 `unknown_meter`, 409 `conflict`/`ocmf_page_repeat`, ' +
+            '422 `implausible_energy`/`stale`/`future_timestamp`/`ocmf_status`/`serial_mismatch`, 503 `unavailable` (not stored: retry).',
           body: {
             type: 'object',
             additionalProperties: false,
             required: ['meter_id', 'ocmf'],
             properties: {
-              meter_id: { type: 'string', pattern: METER_ID_PATTERN },
+              meter_id: meterIdString,
               ocmf: { type: 'string', minLength: 1, maxLength: MAX_OCMF_BYTES, description: 'the record exactly as the meter produced it' },
             },
           },
-          response: { 200: acceptedBody, 201: acceptedBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+          response: {
+            200: { ...acceptedBody, description: 'Every read of the record already stored with identical content (`duplicate`)' },
+            201: { ...acceptedBody, description: 'Stored (`accepted`); reading_id is the first read of the record' },
+            400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
         },
       },
       async (request, reply) => {
