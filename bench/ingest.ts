@@ -79,7 +79,7 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
       const key = generateMeterKey();
       const password = generatePassword();
       const m = { id: `bench-${String(i).padStart(4, '0')}`, secretKey: [...key.secretKey], owner: generateMeterKey().publicKey, password };
-      await insertMeter(pool, { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) });
+      await insertMeter(pool, { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, intervalSeconds: 1, maxKw: '3600', passwordHash: hashPassword(password) });
       meters.push(m);
     }
     const env: Record<string, string> = {
@@ -100,7 +100,7 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
     brokerUrl ??= daemon.urls.mqtt!;
     await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up
     const latencyUntil = mode === 'embedded' ? 'puback' : 'status';
-    const base = Date.now() - 6 * 3_600_000;
+    const base = Math.floor(Date.now() / 1000) * 1000 - 6 * 3_600_000; // whole seconds: the meters' grid
     const sustained = await publish({ url: brokerUrl, meters, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
     const fixedCount = FIXED_RATE * FIXED_SECONDS;
     const fixed = await publish({ url: brokerUrl, meters, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);

@@ -33,7 +33,7 @@ const owner: number[] = [];
 for (let n = 0; n < input.count; n++) {
   const i = n % meters.length;
   const m = input.meters[i]!;
-  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length)).toISOString();
+  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length) * 1000).toISOString(); // one reading per second per meter: on a 1-second grid
   const r = signReading(keys[i]!, { meter_id: m.id, timestamp, kwh_amount: '0.5', wallet_address: m.owner });
   payloads.push(mqttPacket.generate({ cmd: 'publish', topic: `meters/${m.id}/readings`, payload: Buffer.from(JSON.stringify(r)), qos: 1, messageId: 1, retain: false, dup: false }));
   meters[i]!.byTimestamp.set(timestamp, n);
@@ -79,7 +79,7 @@ await Promise.all(
         socket.on('data', (b) => parser.parse(b));
         socket.once('error', reject);
         socket.once('connect', () =>
-          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `bench-${m.id}`, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
+          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
         );
       }),
   ),

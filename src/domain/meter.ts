@@ -1,14 +1,15 @@
 import { isValidPublicKey } from './keys.js';
-import { AmountError, kwhToBaseUnits } from './kwh.js';
+import { isValidIntervalSeconds, maxKwProblem } from './plausibility.js';
 import { METER_ID_RE } from './reading.js';
-
-export const DEFAULT_MAX_KWH = '100';
 
 export interface MeterRegistration {
   id: string;
   wallet: string;
   pubkey: string;
-  maxKwh?: string;
+  /** a divisor of 86,400; default DEFAULT_INTERVAL_SECONDS */
+  intervalSeconds?: number;
+  /** rated power in kW, decimal string; default DEFAULT_MAX_KW */
+  maxKw?: string;
 }
 
 /** Why a registration is refused, or null. Same rules for the CLI and POST /api/admin/meters. */
@@ -16,12 +17,12 @@ export function registrationProblem(m: MeterRegistration): { field: string; mess
   if (!METER_ID_RE.test(m.id)) return { field: 'id', message: 'meter id must match ^[A-Za-z0-9._-]{1,64}$' };
   if (!isValidPublicKey(m.wallet)) return { field: 'wallet', message: 'wallet is not a base58 Solana public key' };
   if (!isValidPublicKey(m.pubkey)) return { field: 'pubkey', message: 'pubkey is not a base58 ed25519 public key' };
-  if (m.maxKwh !== undefined) {
-    try {
-      if (kwhToBaseUnits(m.maxKwh) <= 0n) return { field: 'max_kwh', message: 'max kWh must be greater than 0' };
-    } catch (err) {
-      return { field: 'max_kwh', message: (err as AmountError).message };
-    }
+  if (m.intervalSeconds !== undefined && !isValidIntervalSeconds(m.intervalSeconds)) {
+    return { field: 'interval_seconds', message: 'interval must be a whole number of seconds that divides 86400 (1 … 86400, e.g. 60, 300, 900, 3600)' };
+  }
+  if (m.maxKw !== undefined) {
+    const problem = maxKwProblem(m.maxKw);
+    if (problem) return { field: 'max_kw', message: problem };
   }
   return null;
 }

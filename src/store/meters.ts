@@ -1,34 +1,43 @@
 import type pg from 'pg';
 import type { MeterSnapshot } from '../domain/evaluate.js';
 import { baseUnitsToKwh, kwhToBaseUnits, numericToBaseUnits } from '../domain/kwh.js';
+import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW, isValidIntervalSeconds, maxKwhPerInterval } from '../domain/plausibility.js';
 
 export interface MeterRow {
   id: string;
   owner_wallet: string;
   public_key: string;
   status: 'active' | 'suspended';
-  max_kwh: string;
+  interval_seconds: number;
+  max_kw: string;
   created_at: Date;
   last_seen_at: Date | null;
 }
 
-const COLUMNS = 'id, owner_wallet, public_key, status, max_kwh::text AS max_kwh, created_at, last_seen_at';
+const COLUMNS = 'id, owner_wallet, public_key, status, interval_seconds, max_kw::text AS max_kw, created_at, last_seen_at';
 
 export interface NewMeter {
   id: string;
   ownerWallet: string;
   publicKey: string;
-  maxKwh: string;
+  /** default: the column default (DEFAULT_INTERVAL_SECONDS) */
+  intervalSeconds?: number;
+  /** rated power, kW decimal string; default: the column default (DEFAULT_MAX_KW) */
+  maxKw?: string;
   passwordHash: string;
 }
 
 /** Inserts a meter; returns null when the id is taken. */
 export async function insertMeter(db: pg.Pool | pg.PoolClient, m: NewMeter): Promise<MeterRow | null> {
-  kwhToBaseUnits(m.maxKwh); // refuses floats and junk before they reach NUMERIC
+  const intervalSeconds = m.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
+  const maxKw = m.maxKw ?? DEFAULT_MAX_KW;
+  // refuses floats and junk before they reach NUMERIC (the CHECKs guard the rest)
+  if (!isValidIntervalSeconds(intervalSeconds)) throw new Error(`invalid interval_seconds ${intervalSeconds}`);
+  kwhToBaseUnits(maxKw);
   const r = await db.query<MeterRow>(
-    `INSERT INTO meters (id, owner_wallet, public_key, max_kwh, mqtt_password_hash)
-     VALUES ($1, $2, $3, $4::numeric, $5) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-    [m.id, m.ownerWallet, m.publicKey, m.maxKwh, m.passwordHash],
+    `INSERT INTO meters (id, owner_wallet, public_key, interval_seconds, max_kw, mqtt_password_hash)
+     VALUES ($1, $2, $3, $4, $5::numeric, $6) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+    [m.id, m.ownerWallet, m.publicKey, intervalSeconds, maxKw, m.passwordHash],
   );
   return r.rows[0] ?? null;
 }
@@ -73,6 +82,9 @@ export async function mosquittoPasswordLines(db: pg.Pool): Promise<string[]> {
   return r.rows.map((row) => `${row.id}:${row.h}`);
 }
 
+/** NUMERIC(20,9) text ("400.000000000") → canonical decimal ("400"). */
+const kwString = (numeric: string) => baseUnitsToKwh(numericToBaseUnits(numeric));
+
 /** The public shape of a meter, as the CLI and the admin API show it (no credential). */
 export function meterView(m: MeterRow) {
   return {
@@ -80,7 +92,10 @@ export function meterView(m: MeterRow) {
     wallet: m.owner_wallet,
     pubkey: m.public_key,
     status: m.status,
-    max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
+    interval_seconds: m.interval_seconds,
+    max_kw: kwString(m.max_kw),
+    // derived, read-only: the per-reading cap these two settings imply
+    max_kwh_per_interval: maxKwhPerInterval(kwString(m.max_kw), m.interval_seconds),
     created_at: m.created_at.toISOString(),
     last_seen_at: m.last_seen_at?.toISOString() ?? null,
   };
@@ -92,7 +107,8 @@ export function toSnapshot(row: MeterRow): MeterSnapshot {
     ownerWallet: row.owner_wallet,
     publicKey: row.public_key,
     status: row.status,
-    maxBaseUnits: numericToBaseUnits(row.max_kwh).toString(),
+    intervalSeconds: row.interval_seconds,
+    maxKw: kwString(row.max_kw),
   };
 }
 

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { MqttClient } from 'mqtt';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
-import { DEFAULT_MAX_KWH } from '../../domain/meter.js';
 import { topicForReadings, topicForStatus, type SignedReading } from '../../domain/reading.js';
 import { generateMeterKey, meterKeyFromSecret, signReading, type MeterKey } from '../../domain/sign.js';
 import { getMeter, insertMeter } from '../../store/meters.js';
@@ -15,6 +14,8 @@ type BadKind = (typeof BAD_KINDS)[number];
 
 interface SimMeter {
   id: string;
+  /** the meter's latest stored reading (0 if none), so a second run never repeats a timestamp */
+  lastStoredMs: number;
   key: MeterKey;
   owner: string;
   password: string;
@@ -44,16 +45,20 @@ async function provision(ctx: CliContext, n: number, prefix: string): Promise<Si
       const existing = await getMeter(pool, id);
       if (existing && existsSync(file)) {
         const saved = JSON.parse(readFileSync(file, 'utf8')) as { secretKey: number[]; owner: string; password: string };
-        out.push({ id, key: meterKeyFromSecret(Uint8Array.from(saved.secretKey)), owner: saved.owner, password: saved.password });
+        const last = await pool.query<{ t: Date | null }>('SELECT max("timestamp") AS t FROM meter_readings WHERE meter_id = $1', [id]);
+        const lastStoredMs = last.rows[0]?.t?.getTime() ?? 0;
+        out.push({ id, lastStoredMs, key: meterKeyFromSecret(Uint8Array.from(saved.secretKey)), owner: saved.owner, password: saved.password });
         continue;
       }
       if (existing) throw new CliError(`meter ${id} exists but its simulator key ${file} is missing; use another --prefix`, 'exists');
       const key = generateMeterKey();
       const owner = generateMeterKey().publicKey;
       const password = generatePassword();
-      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, maxKwh: DEFAULT_MAX_KWH, passwordHash: hashPassword(password) });
+      // A simulated meter reports every second (time runs faster than the wall clock in a
+      // simulation); 3,600 kW allows the 1 kWh such a reading may carry.
+      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, intervalSeconds: 1, maxKw: '3600', passwordHash: hashPassword(password) });
       writeFileSync(file, JSON.stringify({ id, secretKey: [...key.secretKey], owner, password }), { mode: 0o600 });
-      out.push({ id, key, owner, password });
+      out.push({ id, lastStoredMs: 0, key, owner, password });
     }
     return out;
   });
@@ -68,7 +73,7 @@ function percentile(sorted: number[], p: number): number | null {
 
 /** The message a meter sends: a correct reading, or one hostile kind for --bad. */
 function message(m: SimMeter, all: SimMeter[], ts: number, bad: BadKind | undefined, replay: Map<string, string>): { topic: string; payload: string } {
-  const fields = { meter_id: m.id, timestamp: new Date(ts).toISOString(), kwh_amount: (0.001 + (ts % 1000) / 1000).toFixed(3), wallet_address: m.owner };
+  const fields = { meter_id: m.id, timestamp: new Date(ts).toISOString(), kwh_amount: (0.001 + ((ts / 1000) % 1000) / 1000).toFixed(3), wallet_address: m.owner };
   const signed = (f = fields): SignedReading => signReading(m.key, f);
   const topic = topicForReadings(m.id);
   switch (bad) {
@@ -116,7 +121,7 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
     meters.map(
       (m) =>
         new Promise<MqttClient>((resolve, reject) => {
-          const c = mqtt.connect(broker, { username: m.id, password: m.password, clientId: `sim-${m.id}`, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000 });
+          const c = mqtt.connect(broker, { username: m.id, password: m.password, clientId: m.id, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000 });
           c.once('connect', () => {
             c.subscribe(topicForStatus(m.id), { qos: 0 });
             resolve(c);
@@ -156,8 +161,9 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
       while (sent < due) {
         const i = sent % meters.length;
         const m = meters[i]!;
-        // distinct, increasing timestamps per meter so good readings are never duplicates
-        const ts = Math.max(Date.now() - 1000, (lastTs.get(m.id) ?? 0) + 1);
+        // distinct, increasing whole-second timestamps per meter (on a 1-second meter's grid), so
+        // good readings are never duplicates; they start 12 h back, inside the `stale` window
+        const ts = Math.max(Math.floor(Date.now() / 1000) * 1000 - 43_200_000, (lastTs.get(m.id) ?? m.lastStoredMs) + 1000);
         lastTs.set(m.id, ts);
         const msg = message(m, meters, ts, bad, replay);
         const t0 = performance.now();
