@@ -52,7 +52,13 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
       });
       mqttUrl = config.MQTT_URL.replace(/\/\/[^@/]*@/, '//');
     } else {
-      const broker = await startEmbeddedBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, sink: pipeline, cache, metrics, logger });
+      const limits = {
+        maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+        maxConnections: config.MQTT_MAX_CONNECTIONS,
+        maxUnauthenticatedPerIp: config.MQTT_MAX_UNAUTHENTICATED_PER_IP,
+        connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+      };
+      const broker = await startEmbeddedBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, sink: pipeline, cache, metrics, logger, limits });
       side = broker;
       mqttUrl = broker.url;
     }
