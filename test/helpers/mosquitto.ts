@@ -9,8 +9,11 @@ import { freePort } from './net.js';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface TestMosquitto {
+  /** the meters' listener (client id = username) */
   url: string;
   port: number;
+  /** the gateway's listener (keeps its own client ids) */
+  gatewayUrl: string;
   stop(): Promise<void>;
 }
 
@@ -35,11 +38,13 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
   }
   const dir = mkdtempSync(join(tmpdir(), 'gridmint-mosq-'));
   const port = await freePort();
+  const gatewayPort = await freePort();
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, `${passwordLines.join('\n')}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'acl'), readFileSync(join(REPO, 'config/mosquitto/acl')));
   const conf = readFileSync(join(REPO, 'mosquitto.conf'), 'utf8')
     .replace(/^listener 1883.*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^listener 1884.*$/m, `listener ${gatewayPort} 127.0.0.1`)
     .replace(/^password_file .*$/m, `password_file ${passwd}`)
     .replace(/^acl_file .*$/m, `acl_file ${join(dir, 'acl')}`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
@@ -71,6 +76,7 @@ async function spawnMosquitto(bin: string, dir: string, port: number): Promise<T
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    gatewayUrl: `mqtt://127.0.0.1:${gatewayPort}`,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -26,7 +26,7 @@ beforeAll(async () => {
   mosq = await startMosquitto([...(await mosquittoPasswordLines(db.pool)), `gridmint-gateway:${hashPassword(gatewayPassword)}`]);
   if (!mosq) return;
   t = await startTestGateway(
-    { MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SUBSCRIBER_CONNECTIONS: 2, MQTT_CLIENT_ID: `gw-${process.pid}` },
+    { MQTT_URL: mosq.gatewayUrl, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SUBSCRIBER_CONNECTIONS: 2, MQTT_CLIENT_ID: `gw-${process.pid}` },
     { db },
   );
   await until(async () => (await fetch(`${t!.gateway.urls.http}/health/ready`)).status === 200, 10_000, 'gateway ready (subscribed)');
