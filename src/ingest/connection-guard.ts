@@ -1,7 +1,5 @@
 import type { Socket } from 'node:net';
-
-export const REFUSAL_REASONS = ['max_connections', 'unauthenticated_per_ip', 'packet_too_large', 'malformed_packet', 'pre_connect_bytes', 'connect_timeout'] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+import type { RefusalReason } from '../domain/connection-refusals.js';
 
 export interface ConnectionLimits {
   /** largest MQTT packet accepted (fixed header included); also the bound on bytes read before authentication */

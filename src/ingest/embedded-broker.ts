@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { verifyPassword } from '../domain/credential.js';
 import { METER_ID_RE, topicForReadings, topicForStatus } from '../domain/reading.js';
 import type { Metrics } from '../metrics/registry.js';
-import { ConnectionGuard, type RefusalReason } from './connection-guard.js';
+import type { RefusalReason } from '../domain/connection-refusals.js';
+import { ConnectionGuard } from './connection-guard.js';
 import type { MeterCache } from './meter-cache.js';
 import { statusPayload, type IngestResult, type IngestSink } from './types.js';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECT_REASONS } from '../domain/reasons.js';
-import { REFUSAL_REASONS } from '../ingest/connection-guard.js';
+import { REFUSAL_REASONS } from '../domain/connection-refusals.js';
 
 /**
  * Every metric gridmint exports, on one registry per gateway (tests run several in one process).
