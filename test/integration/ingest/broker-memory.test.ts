@@ -27,12 +27,12 @@ afterAll(async () => {
 });
 
 describe('embedded broker under abuse (a real daemon process)', () => {
-  it('20 unauthenticated sockets streaming 10 MiB each raise its RSS by less than 64 MiB', async () => {
+  it('20 unauthenticated sockets streaming 10 MiB each raise its RSS by less than 64 MiB', { timeout: 120_000 }, async () => {
     const env = {
       DATABASE_URL: db.url, MQTT_PORT: String(await freePort()), MQTT_HOST: '127.0.0.1', HTTP_PORT: '0', LEDGER_PORT: '0',
       DATA_DIR: dataDir, MINT_ENABLED: 'false', INGEST_VERIFY_WORKERS: '0',
     };
-    daemon = await startDaemon(env);
+    daemon = await startDaemon(env, 60_000);
     const pid = daemon.child.pid!;
     const url = daemon.urls.mqtt!;
     const meter = await registerMeter(db.pool);
