@@ -85,13 +85,15 @@ async function runMode(mode: 'embedded' | 'mosquitto'): Promise<Record<string, u
     const env: Record<string, string> = {
       DATABASE_URL: url, HTTP_PORT: '0', LEDGER_PORT: '0', DATA_DIR: join(dir, 'data'), MINT_ENABLED: 'false',
       INGEST_VERIFY_WORKERS: WORKERS, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()),
+      // every bench meter connects at once from 127.0.0.1, unlike meters in the field
+      MQTT_MAX_UNAUTHENTICATED_PER_IP: String(Math.max(METERS, 128)),
     };
     let brokerUrl: string;
     if (mode === 'mosquitto') {
       const gwPassword = generatePassword();
       mosq = await startMosquitto([...(await mosquittoPasswordLines(pool)), `gridmint-gateway:${hashPassword(gwPassword)}`]);
       if (!mosq) return null;
-      Object.assign(env, { MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gwPassword, MQTT_CLIENT_ID: `bench-gw-${process.pid}` });
+      Object.assign(env, { MQTT_URL: mosq.gatewayUrl, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gwPassword, MQTT_CLIENT_ID: `bench-gw-${process.pid}` });
       brokerUrl = mosq.url;
     }
     mkdirSync(env.DATA_DIR!, { recursive: true });
