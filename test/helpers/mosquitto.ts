@@ -51,11 +51,11 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
     .replace(/^log_type (warning|notice)$/gm, '');
   // As root, Mosquitto drops to the `mosquitto` user unless told otherwise; keep it as us.
   writeFileSync(join(dir, 'mosquitto.conf'), process.getuid?.() === 0 ? `user root\n${conf}` : conf);
-  return spawnMosquitto(bin, dir, port);
+  return spawnMosquitto(bin, dir, port, gatewayPort);
 }
 
 /** Starts Mosquitto on `dir`/mosquitto.conf and waits until it listens on `port`. */
-async function spawnMosquitto(bin: string, dir: string, port: number): Promise<TestMosquitto> {
+async function spawnMosquitto(bin: string, dir: string, port: number, gatewayPort = port): Promise<TestMosquitto> {
   const child: ChildProcess = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
