@@ -85,7 +85,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
       const key = generateMeterKey();
       const password = generatePassword();
       const m = { id: `bench-${String(i).padStart(4, '0')}`, secretKey: [...key.secretKey], owner: generateMeterKey().publicKey, password, ocmfKeyPem: undefined as string | undefined };
-      const row = { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) };
+      const row = { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, intervalSeconds: 1, maxKw: '3600', passwordHash: hashPassword(password) };
       if (kind === 'interval') await insertMeter(pool, row);
       else {
         const ec = kind === 'ocmf' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : null;
@@ -100,13 +100,15 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
     const env: Record<string, string> = {
       DATABASE_URL: url, HTTP_PORT: '0', LEDGER_PORT: '0', DATA_DIR: join(dir, 'data'), MINT_ENABLED: 'false',
       INGEST_VERIFY_WORKERS: WORKERS, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()),
+      // every bench meter connects at once from 127.0.0.1, unlike meters in the field
+      MQTT_MAX_UNAUTHENTICATED_PER_IP: String(Math.max(METERS, 128)),
     };
     let brokerUrl: string;
     if (mode === 'mosquitto') {
       const gwPassword = generatePassword();
       mosq = await startMosquitto([...(await mosquittoPasswordLines(pool)), `gridmint-gateway:${hashPassword(gwPassword)}`]);
       if (!mosq) return null;
-      Object.assign(env, { MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gwPassword, MQTT_CLIENT_ID: `bench-gw-${process.pid}` });
+      Object.assign(env, { MQTT_URL: mosq.gatewayUrl, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gwPassword, MQTT_CLIENT_ID: `bench-gw-${process.pid}` });
       brokerUrl = mosq.url;
     }
     mkdirSync(env.DATA_DIR!, { recursive: true });
@@ -115,7 +117,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
     brokerUrl ??= daemon.urls.mqtt!;
     await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up
     const latencyUntil = mode === 'mosquitto' ? 'status' : 'puback';
-    const base = Date.now() - 6 * 3_600_000;
+    const base = Math.floor(Date.now() / 1000) * 1000 - 6 * 3_600_000; // whole seconds: the meters' grid
     const sustained = await publish({ url: brokerUrl, meters, kind, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
     const fixedCount = FIXED_RATE * FIXED_SECONDS;
     const fixed = await publish({ url: brokerUrl, meters, kind, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);

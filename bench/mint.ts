@@ -55,7 +55,7 @@ async function main() {
       createMinter({ pool, chain, metrics, logger, payer, configuredMint: null, cluster: 'localnet', maxReadingsPerRun: 50_000, txFormat });
     const mint = (await minterFor('legacy').ensureMint()).mint_address;
 
-    await insertMeter(pool, { id: 'bench-meter', ownerWallet: payer.publicKey.toBase58(), publicKey: payer.publicKey.toBase58(), maxKwh: '100', passwordHash: 'x' });
+    await insertMeter(pool, { id: 'bench-meter', ownerWallet: payer.publicKey.toBase58(), publicKey: payer.publicKey.toBase58(), passwordHash: 'x' });
     let wallets: string[] = [];
     let t = Date.UTC(2025, 0, 1);
     /** Lamports paid in fees by the mint transactions of a run (from the ledger's records). */

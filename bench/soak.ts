@@ -80,7 +80,7 @@ try {
     const key = generateMeterKey();
     const password = generatePassword();
     const m = { id: `soak-${String(i).padStart(4, '0')}`, secretKey: [...key.secretKey], owner: generateMeterKey().publicKey, password };
-    await insertMeter(pool, { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, maxKwh: '100', passwordHash: hashPassword(password) });
+    await insertMeter(pool, { id: m.id, ownerWallet: m.owner, publicKey: key.publicKey, intervalSeconds: 1, maxKw: '3600', passwordHash: hashPassword(password) });
     meters.push(m);
   }
   await pool.end();
@@ -88,6 +88,8 @@ try {
   const env: Record<string, string> = {
     DATABASE_URL: url, HTTP_PORT: '0', LEDGER_PORT: '0', DATA_DIR: join(dir, 'data'), MINT_ENABLED: String(MINT),
     MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()), LOG_LEVEL: 'info',
+    // every soak meter connects at once from 127.0.0.1, unlike meters in the field
+    MQTT_MAX_UNAUTHENTICATED_PER_IP: String(Math.max(METERS, 128)),
   };
   if (process.env.SOAK_WORKERS) env.INGEST_VERIFY_WORKERS = process.env.SOAK_WORKERS;
   // SOAK_NODE_ARGS e.g. "--heapsnapshot-signal=SIGUSR2" (then `kill -USR2 <pid>` writes a heap
@@ -98,7 +100,7 @@ try {
   console.log(`[soak] daemon pid ${pid}; ${RATE}/s for ${SECONDS} s`);
 
   const inputFile = join(dir, 'publisher.json');
-  const input: SoakPublisherInput = { url: daemon.urls.mqtt!, meters, rate: RATE, seconds: SECONDS, window: 200, tsBase: Date.now() - 12 * 3_600_000 };
+  const input: SoakPublisherInput = { url: daemon.urls.mqtt!, meters, rate: RATE, seconds: SECONDS, window: 200, tsBase: Math.floor(Date.now() / 1000) * 1000 - 12 * 3_600_000 }; // whole seconds: the meters' 1 s grid
   writeFileSync(inputFile, JSON.stringify(input), { mode: 0o600 });
   const publisher = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/soak-publisher.ts', inputFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   const start = performance.now();

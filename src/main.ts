@@ -19,6 +19,7 @@ import { startIngest } from './ingest/index.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
 import { startProbe } from './metrics/probe.js';
 import { registerRegisterGauges } from './ingest/register-gauges.js';
+import { countMissingIntervals } from './store/missing-intervals.js';
 import { connectChain } from './mint/connect.js';
 import { createTokenService } from './mint/service.js';
 import { startMinting } from './mint/start.js';
@@ -135,6 +136,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.
     const probe = startProbe(15_000, [probeDatabase, async () => metrics.metersStale.set(await countStaleMeters(pool))]);
     started.push({ name: 'probe', stop: async () => probe.stop() });
+    const gapProbe = startProbe(60_000, [
+      async () => {
+        const gaps = await countMissingIntervals(pool);
+        metrics.metersWithMissingIntervals.set(gaps.meters);
+        metrics.missingIntervals.set(gaps.intervals);
+      },
+    ]);
+    started.push({ name: 'gap probe', stop: async () => gapProbe.stop() });
 
     // 6. HTTP API
     const readiness = {

@@ -14,7 +14,7 @@ const messages: { i: number; topic: string; payload: string; key: string }[] = [
 for (let n = 0; n < input.count; n++) {
   const i = n % meters.length;
   const m = meters[i]!;
-  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length)).toISOString();
+  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length) * 1000).toISOString(); // one reading per second per meter: on a 1-second grid
   const r = signReading(m.key, { meter_id: m.id, timestamp, kwh_amount: '0.5', wallet_address: m.owner });
   messages.push({ i, topic: `meters/${m.id}/readings`, payload: JSON.stringify(r), key: `${m.id}|${timestamp}` });
 }
@@ -27,7 +27,7 @@ const clients: MqttClient[] = await Promise.all(
   meters.map(
     (m) =>
       new Promise<MqttClient>((resolve, reject) => {
-        const c = mqtt.connect(input.url, { username: m.id, password: m.password, clientId: `bench-${m.id}`, clean: true, reconnectPeriod: 0 });
+        const c = mqtt.connect(input.url, { username: m.id, password: m.password, clientId: m.id, clean: true, reconnectPeriod: 0 });
         c.once('connect', () => c.subscribe(`meters/${m.id}/status`, { qos: 0 }, () => resolve(c)));
         c.once('error', reject);
         c.on('message', (_t, payload) => {

@@ -58,7 +58,8 @@ const owner: number[] = [];
 for (let n = 0; n < input.count; n++) {
   const i = n % meters.length;
   const m = input.meters[i]!;
-  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length)).toISOString();
+  // one message per second per meter: interval meters are on a 1-second grid
+  const timestamp = new Date(input.tsBase + Math.floor(n / meters.length) * 1000).toISOString();
   const { topic, payload } = messageFor(n, i, timestamp);
   payloads.push(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 1, messageId: 1, retain: false, dup: false }));
   meters[i]!.byTimestamp.set(timestamp, n);
@@ -104,7 +105,7 @@ await Promise.all(
         socket.on('data', (b) => parser.parse(b));
         socket.once('error', reject);
         socket.once('connect', () =>
-          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `bench-${m.id}`, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
+          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
         );
       }),
   ),

@@ -77,7 +77,7 @@ await Promise.all(
         socket.on('data', (b) => parser.parse(b));
         socket.once('error', reject);
         socket.once('connect', () =>
-          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `soak-${m.id}`, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
+          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
         );
       }),
   ),
@@ -86,7 +86,7 @@ await Promise.all(
 function publishOne(m: Meter): void {
   const id = m.nextId;
   m.nextId = id === 65535 ? 1 : id + 1;
-  const timestamp = new Date(input.tsBase + m.seq++).toISOString();
+  const timestamp = new Date(input.tsBase + m.seq++ * 1000).toISOString(); // one reading per second of meter time
   const reading = signReading(m.key, { meter_id: m.id, timestamp, kwh_amount: '0.5', wallet_address: m.owner });
   m.outstanding++;
   m.sentAt[id] = performance.now();

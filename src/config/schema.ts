@@ -16,6 +16,10 @@ export const configSchema = {
     MQTT_CLIENT_ID: { type: ['string', 'null'], pattern: '^[A-Za-z0-9._-]{1,64}$' },
     MQTT_USERNAME: { type: ['string', 'null'] },
     MQTT_PASSWORD: { type: ['string', 'null'] },
+    MQTT_MAX_PACKET_BYTES: { type: 'integer', minimum: 1024, maximum: 268435455 },
+    MQTT_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 1000000 },
+    MQTT_MAX_UNAUTHENTICATED_PER_IP: { type: 'integer', minimum: 1, maximum: 1000000 },
+    MQTT_CONNECT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 10000 },
     HTTP_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     HTTP_HOST: { type: 'string', minLength: 1 },
     DATA_DIR: { type: 'string', minLength: 1 },
@@ -50,6 +54,7 @@ export const configSchema = {
   required: [
     'NODE_ENV', 'DATABASE_URL', 'EMBEDDED_PG_PORT', 'PG_POOL_SIZE', 'MQTT_URL', 'MQTT_PORT', 'MQTT_HOST',
     'MQTT_SHARE_GROUP', 'MQTT_SUBSCRIBER_CONNECTIONS', 'MQTT_CLIENT_ID', 'MQTT_USERNAME', 'MQTT_PASSWORD',
+    'MQTT_MAX_PACKET_BYTES', 'MQTT_MAX_CONNECTIONS', 'MQTT_MAX_UNAUTHENTICATED_PER_IP', 'MQTT_CONNECT_TIMEOUT_MS',
     'HTTP_PORT', 'HTTP_HOST', 'DATA_DIR', 'LOG_LEVEL', 'INGEST_BATCH_MAX', 'INGEST_BATCH_WAIT_MS',
     'INGEST_MAX_PENDING', 'INGEST_VERIFY_WORKERS', 'READING_MAX_AGE_SECONDS', 'READING_MAX_FUTURE_SECONDS',
     'SOLANA_RPC_URL', 'SOLANA_CLUSTER', 'LEDGER_PORT', 'MINT_ADDRESS', 'MINT_AUTHORITY_KEYPAIR',
@@ -75,6 +80,13 @@ export interface Config {
   readonly MQTT_CLIENT_ID: string | null;
   readonly MQTT_USERNAME: string | null;
   readonly MQTT_PASSWORD: string | null;
+  /** embedded broker: largest MQTT packet, and the bound on bytes read before a CONNECT authenticates */
+  readonly MQTT_MAX_PACKET_BYTES: number;
+  readonly MQTT_MAX_CONNECTIONS: number;
+  /** embedded broker: connections per address that have not authenticated yet */
+  readonly MQTT_MAX_UNAUTHENTICATED_PER_IP: number;
+  /** embedded broker: a CONNECT must arrive within this (≤ 10 s) */
+  readonly MQTT_CONNECT_TIMEOUT_MS: number;
   readonly HTTP_PORT: number;
   readonly HTTP_HOST: string;
   readonly DATA_DIR: string;

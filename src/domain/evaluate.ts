@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import { canonicalBytes } from './canonical.js';
 import { isValidPublicKey, verifyEd25519 } from './keys.js';
 import { kwhToBaseUnits } from './kwh.js';
+import { checkIntervalReading } from './plausibility.js';
 import { MAX_PAYLOAD_BYTES, readingSchema, type SignedReading } from './reading.js';
 import type { RejectReason } from './reasons.js';
 import { findUnsafeChar } from './text.js';
@@ -13,8 +14,10 @@ export interface MeterSnapshot {
   ownerWallet: string;
   publicKey: string;
   status: 'active' | 'suspended';
-  /** plausibility cap per reading, in base units (decimal string so it crosses worker threads) */
-  maxBaseUnits: string;
+  /** the meter's interval grid: a divisor of 86,400 */
+  intervalSeconds: number;
+  /** rated power, kW as a decimal string (it crosses worker threads) */
+  maxKw: string;
   /** register meters only (issue 10): how it reports; absent = interval JSON */
   register?: RegisterProfile;
 }
@@ -116,9 +119,10 @@ export function evaluateReading(
   if (r.wallet_address !== meter.ownerWallet) return reject('wallet_mismatch', r.wallet_address, r.meter_id);
   const units = kwhToBaseUnits(r.kwh_amount);
   if (units <= 0n) return reject('implausible_energy', `${r.kwh_amount} kWh is not positive`, r.meter_id);
-  if (units > BigInt(meter.maxBaseUnits)) return reject('implausible_energy', `${r.kwh_amount} kWh exceeds the meter cap`, r.meter_id);
   const ts = Date.parse(r.timestamp);
   if (Number.isNaN(ts)) return reject('invalid_payload', '/timestamp: not a valid date', r.meter_id);
+  const interval = checkIntervalReading(r.timestamp, units, meter);
+  if (!interval.ok) return reject(interval.reason, interval.detail, r.meter_id);
   if (ts < nowMs - limits.maxAgeMs) return reject('stale', `timestamp ${r.timestamp}`, r.meter_id);
   if (ts > nowMs + limits.maxFutureMs) return reject('future_timestamp', `timestamp ${r.timestamp}`, r.meter_id);
   return { ok: true, reading: r, baseUnits: units };

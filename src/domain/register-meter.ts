@@ -53,7 +53,6 @@ export function registerRegistration(r: RegisterRegistration, pubkey: string):
   for (const p of [amountProblem('register_modulus', r.registerModulus, false), amountProblem('initial_register', r.initialRegister, true), amountProblem('max_kw', r.maxKw, false)]) {
     if (p) return bad(p.field, p.message);
   }
-  if (r.registerModulus !== undefined && r.maxKw === undefined) return bad('register_modulus', 'a rollover must be plausible in power: give --max-kw too');
   if (r.format === 'json' && (r.obis !== undefined || r.serial !== undefined)) return bad('format', '--obis and --serial are for --format ocmf');
   if (r.obis !== undefined && !/^[0-9]{1,3}-[0-9a-zA-Z]{1,3}:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}([.*][0-9A-Fa-f]{1,3})?$/.test(r.obis)) return bad('obis', 'not an OBIS code like 1-0:1.8.0');
   if (r.serial !== undefined && (r.serial.length < 1 || r.serial.length > 64)) return bad('serial', 'must be 1 to 64 characters');

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { verifyPassword } from '../domain/credential.js';
 import { METER_ID_RE, topicForOcmf, topicForReadings, topicForStatus } from '../domain/reading.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { RefusalReason } from '../domain/connection-refusals.js';
+import { ConnectionGuard } from './connection-guard.js';
 import type { MeterCache } from './meter-cache.js';
 import { statusPayload, type IngestResult, type IngestSink } from './types.js';
 
@@ -15,6 +17,18 @@ export interface EmbeddedBrokerOptions {
   cache: MeterCache;
   metrics: Metrics;
   logger: Logger;
+  limits: BrokerLimits;
+}
+
+export interface BrokerLimits {
+  /** MQTT_MAX_PACKET_BYTES: largest packet, and the most bytes read before a CONNECT authenticates */
+  maxPacketBytes: number;
+  /** MQTT_MAX_CONNECTIONS */
+  maxConnections: number;
+  /** MQTT_MAX_UNAUTHENTICATED_PER_IP */
+  maxUnauthenticatedPerIp: number;
+  /** MQTT_CONNECT_TIMEOUT_MS: a socket must complete its CONNECT within this */
+  connectTimeoutMs: number;
 }
 
 export interface EmbeddedBroker {
@@ -25,7 +39,7 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-function authError(message: string, returnCode: 3 | 4): AuthenticateError {
+function authError(message: string, returnCode: 2 | 3 | 4): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -40,11 +54,30 @@ function authError(message: string, returnCode: 3 | 4): AuthenticateError {
  *   connection: MQTT 3.1.1 has no negative PUBACK);
  * - pending limit reached → refused without quarantine, never acknowledged; the meter reconnects
  *   and retries later.
+ *
+ * Identity: a meter's client id is its meter id (an empty one is given the meter id); any other is
+ * refused with CONNACK 2 before aedes' takeover step, so no one can evict another meter's session.
+ * Sessions: every connection is treated as clean — a meter has nothing the broker needs to keep
+ * (its status topic is QoS 0; its own unacknowledged publishes are kept and resent by the meter).
+ * Limits (ConnectionGuard, net.Server.maxConnections, aedes connectTimeout) keep memory flat
+ * under abuse.
  */
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const log = opts.logger.child({ component: 'mqtt-broker' });
   const meterOf = new WeakMap<Client, string>();
   let overloadLogged = 0;
+  let refusalLogged = 0;
+  const refused = (reason: RefusalReason, ip: string) => {
+    opts.metrics.mqttConnectionsRefused.inc({ reason });
+    if (Date.now() - refusalLogged > 5_000) {
+      refusalLogged = Date.now();
+      log.warn({ reason, ip }, 'MQTT connection refused by a broker limit (further refusals within 5 s are only counted)');
+    }
+  };
+  const guard = new ConnectionGuard(
+    { maxPacketBytes: opts.limits.maxPacketBytes, maxUnauthenticatedPerIp: opts.limits.maxUnauthenticatedPerIp },
+    refused,
+  );
 
   // A commit answers many meters in one synchronous loop; aedes writes each PUBACK and each
   // status publish (from its own setImmediate) as a separate socket write, one syscall per
@@ -65,8 +98,16 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   };
 
   const broker = await Aedes.createBroker({
+    connectTimeout: opts.limits.connectTimeoutMs,
+    preConnect: (_client, packet, callback) => {
+      packet.clean = true; // meters keep no persistent session (see above)
+      if (!packet.clientId && typeof packet.username === 'string') packet.clientId = packet.username;
+      callback(null, true);
+    },
     authenticate: (client, username, password, done) => {
       if (!username || !METER_ID_RE.test(username) || !password) return done(authError('bad username or password', 4), false);
+      // Checked before the password: the rule needs nothing secret, and it saves a hash check.
+      if (client.id !== username) return done(authError('identifier rejected', 2), false);
       Promise.all([opts.cache.passwordHash(username), opts.cache.getSnapshots([username])]).then(
         ([hash, snaps]) => {
           const snap = snaps.get(username);
@@ -75,6 +116,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
             return done(authError('bad username or password', 4), false);
           }
           meterOf.set(client, username);
+          guard.authenticated(client.conn as unknown as net.Socket);
           done(null, true);
         },
         (err: Error) => {
@@ -127,10 +169,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const gauge = () => opts.metrics.metersConnected.set(broker.connectedClients);
   broker.on('client', gauge);
   broker.on('clientDisconnect', gauge);
+  broker.on('connectionError', (_client, err) => {
+    if (err?.message === 'connect did not arrive in time') refused('connect_timeout', 'n/a');
+  });
 
   // No Nagle: PUBACKs and status messages are small writes that must leave at once; with Nagle a
   // write waits for the ACK of the previous one (Mosquitto needs set_tcp_nodelay for the same).
-  const server = net.createServer({ noDelay: true }, broker.handle);
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    if (guard.accept(socket)) broker.handle(socket);
+  });
+  server.maxConnections = opts.limits.maxConnections; // Node closes connections over it at accept
+  server.on('drop', (data) => refused('max_connections', data?.remoteAddress ?? 'unknown'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

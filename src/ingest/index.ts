@@ -21,6 +21,18 @@ export interface Ingest {
 }
 
 /**
+ * On a broker where meters' client ids are their meter ids (Mosquitto with
+ * use_username_as_clientid), a meter whose id equals one of the subscriber's ids could take over
+ * its session. Generated ids start with the reserved `gridmint-`; a configured MQTT_CLIENT_ID is
+ * checked against the registry here.
+ */
+async function refuseClientIdsOfMeters(pool: Pool, prefix: string, connections: number): Promise<void> {
+  const ids = Array.from({ length: connections }, (_, i) => `${prefix}-${i}`);
+  const taken = await pool.query<{ id: string }>('SELECT id FROM meters WHERE id = ANY($1::text[]) LIMIT 1', [ids]);
+  if (taken.rows[0]) throw new Error(`MQTT_CLIENT_ID: the subscriber id ${taken.rows[0].id} is a registered meter id; choose a client id starting with gridmint-`);
+}
+
+/**
  * Ingestion as one component for the composition root: pipeline + the MQTT side (embedded aedes
  * when MQTT_URL is null, else a pipelined subscriber on the external broker). stop(): stop taking
  * messages, flush and acknowledge what is in flight, then close the broker/subscriber.
@@ -39,11 +51,13 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
   let mqttUrl: string;
   try {
     if (config.MQTT_URL) {
+      const clientId = config.MQTT_CLIENT_ID ?? (await stableClientId(config.DATA_DIR));
+      await refuseClientIdsOfMeters(pool, clientId, config.MQTT_SUBSCRIBER_CONNECTIONS);
       side = startSubscriber({
         url: config.MQTT_URL,
         connections: config.MQTT_SUBSCRIBER_CONNECTIONS,
         shareGroup: config.MQTT_SHARE_GROUP,
-        clientId: config.MQTT_CLIENT_ID ?? (await stableClientId(config.DATA_DIR)),
+        clientId,
         username: config.MQTT_USERNAME,
         password: config.MQTT_PASSWORD,
         sink: pipeline,
@@ -52,7 +66,13 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
       });
       mqttUrl = config.MQTT_URL.replace(/\/\/[^@/]*@/, '//');
     } else {
-      const broker = await startEmbeddedBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, sink: pipeline, cache, metrics, logger });
+      const limits = {
+        maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+        maxConnections: config.MQTT_MAX_CONNECTIONS,
+        maxUnauthenticatedPerIp: config.MQTT_MAX_UNAUTHENTICATED_PER_IP,
+        connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+      };
+      const broker = await startEmbeddedBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, sink: pipeline, cache, metrics, logger, limits });
       side = broker;
       mqttUrl = broker.url;
     }

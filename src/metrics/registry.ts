@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REGISTER_NOTES, REJECT_REASONS } from '../domain/reasons.js';
+import { REFUSAL_REASONS } from '../domain/connection-refusals.js';
 
 /**
  * Every metric gridmint exports, on one registry per gateway (tests run several in one process).
@@ -24,6 +25,9 @@ export function createMetrics() {
     ingestDropped: new Counter({ name: 'gridmint_ingest_dropped_total', help: 'Messages acknowledged without being stored because even their quarantine write failed, by reason code', labelNames: ['reason'], registers: r }),
     ingestPending: new Gauge({ name: 'gridmint_ingest_pending', help: 'Messages received but not yet committed (unacknowledged)', registers: r }),
     metersConnected: new Gauge({ name: 'gridmint_meters_connected', help: 'Meters connected to the embedded broker', registers: r }),
+    mqttConnectionsRefused: new Counter({ name: 'gridmint_mqtt_connections_refused_total', help: 'Embedded-broker connections closed by a limit (packet size, pre-CONNECT bytes, connect timeout, connection caps)', labelNames: ['reason'], registers: r }),
+    metersWithMissingIntervals: new Gauge({ name: 'gridmint_meters_with_missing_intervals', help: 'Active meters with at least one interval of the last 24 h that has no reading', registers: r }),
+    missingIntervals: new Gauge({ name: 'gridmint_missing_intervals', help: 'Intervals of the last 24 h without a reading, summed over active meters', registers: r }),
     metersStale: new Gauge({ name: 'gridmint_meters_stale', help: 'Active meters that reported in the last 7 days but not in the last hour', registers: r }),
     dbErrors: new Counter({ name: 'gridmint_db_errors_total', help: 'Database errors by operation', labelNames: ['operation'], registers: r }),
     dbUp: new Gauge({ name: 'gridmint_db_up', help: '1 when the database answered the last probe', registers: r }),
@@ -52,6 +56,7 @@ export function createMetrics() {
     m.readingsRejected.inc({ reason }, 0);
     m.ingestDropped.inc({ reason }, 0);
   }
+  for (const reason of REFUSAL_REASONS) m.mqttConnectionsRefused.inc({ reason }, 0);
   for (const transport of ['mqtt', 'http']) {
     m.readingsReceived.inc({ transport }, 0);
     m.readingsAccepted.inc({ transport }, 0);

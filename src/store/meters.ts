@@ -1,13 +1,15 @@
 import type pg from 'pg';
 import type { MeterSnapshot } from '../domain/evaluate.js';
 import { baseUnitsToKwh, kwhToBaseUnits, numericToBaseUnits } from '../domain/kwh.js';
+import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW, isValidIntervalSeconds, maxKwhPerInterval } from '../domain/plausibility.js';
 
 export interface MeterRow {
   id: string;
   owner_wallet: string;
   public_key: string;
   status: 'active' | 'suspended';
-  max_kwh: string;
+  interval_seconds: number;
+  max_kw: string;
   created_at: Date;
   last_seen_at: Date | null;
   // register meters and OCMF (migration 008)
@@ -17,30 +19,35 @@ export interface MeterRow {
   initial_register: string | null;
   obis: string | null;
   serial: string | null;
-  max_kw: string | null;
   hold_since: Date | null;
 }
 
-const COLUMNS = `id, owner_wallet, public_key, status, max_kwh::text AS max_kwh, created_at, last_seen_at,
-  reads, format, register_modulus::text AS register_modulus, initial_register::text AS initial_register, obis, serial,
-  max_kw::text AS max_kw, hold_since`;
+const COLUMNS = `id, owner_wallet, public_key, status, interval_seconds, max_kw::text AS max_kw, created_at, last_seen_at,
+  reads, format, register_modulus::text AS register_modulus, initial_register::text AS initial_register, obis, serial, hold_since`;
 const kwhView = (v: string | null) => (v === null ? null : baseUnitsToKwh(numericToBaseUnits(v)));
 
 export interface NewMeter {
   id: string;
   ownerWallet: string;
   publicKey: string;
-  maxKwh: string;
+  /** default: the column default (DEFAULT_INTERVAL_SECONDS) */
+  intervalSeconds?: number;
+  /** rated power, kW decimal string; default: the column default (DEFAULT_MAX_KW) */
+  maxKw?: string;
   passwordHash: string;
 }
 
 /** Inserts a meter; returns null when the id is taken. */
 export async function insertMeter(db: pg.Pool | pg.PoolClient, m: NewMeter): Promise<MeterRow | null> {
-  kwhToBaseUnits(m.maxKwh); // refuses floats and junk before they reach NUMERIC
+  const intervalSeconds = m.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
+  const maxKw = m.maxKw ?? DEFAULT_MAX_KW;
+  // refuses floats and junk before they reach NUMERIC (the CHECKs guard the rest)
+  if (!isValidIntervalSeconds(intervalSeconds)) throw new Error(`invalid interval_seconds ${intervalSeconds}`);
+  kwhToBaseUnits(maxKw);
   const r = await db.query<MeterRow>(
-    `INSERT INTO meters (id, owner_wallet, public_key, max_kwh, mqtt_password_hash)
-     VALUES ($1, $2, $3, $4::numeric, $5) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-    [m.id, m.ownerWallet, m.publicKey, m.maxKwh, m.passwordHash],
+    `INSERT INTO meters (id, owner_wallet, public_key, interval_seconds, max_kw, mqtt_password_hash)
+     VALUES ($1, $2, $3, $4, $5::numeric, $6) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+    [m.id, m.ownerWallet, m.publicKey, intervalSeconds, maxKw, m.passwordHash],
   );
   return r.rows[0] ?? null;
 }
@@ -85,6 +92,9 @@ export async function mosquittoPasswordLines(db: pg.Pool): Promise<string[]> {
   return r.rows.map((row) => `${row.id}:${row.h}`);
 }
 
+/** NUMERIC(20,9) text ("400.000000000") → canonical decimal ("400"). */
+const kwString = (numeric: string) => baseUnitsToKwh(numericToBaseUnits(numeric));
+
 /** The public shape of a meter, as the CLI and the admin API show it (no credential). */
 export function meterView(m: MeterRow) {
   return {
@@ -92,7 +102,10 @@ export function meterView(m: MeterRow) {
     wallet: m.owner_wallet,
     pubkey: m.public_key,
     status: m.status,
-    max_kwh: baseUnitsToKwh(numericToBaseUnits(m.max_kwh)),
+    interval_seconds: m.interval_seconds,
+    max_kw: kwString(m.max_kw),
+    // derived, read-only: the per-reading cap these two settings imply
+    max_kwh_per_interval: maxKwhPerInterval(kwString(m.max_kw), m.interval_seconds),
     created_at: m.created_at.toISOString(),
     last_seen_at: m.last_seen_at?.toISOString() ?? null,
     ...registerView(m),
@@ -108,7 +121,6 @@ function registerView(m: MeterRow) {
     initial_register: kwhView(m.initial_register),
     obis: m.obis,
     serial: m.serial,
-    max_kw: kwhView(m.max_kw),
     on_hold_since: m.hold_since?.toISOString() ?? null,
   };
 }
@@ -119,7 +131,8 @@ export function toSnapshot(row: MeterRow): MeterSnapshot {
     ownerWallet: row.owner_wallet,
     publicKey: row.public_key,
     status: row.status,
-    maxBaseUnits: numericToBaseUnits(row.max_kwh).toString(),
+    intervalSeconds: row.interval_seconds,
+    maxKw: kwString(row.max_kw),
     ...(row.reads === 'register' ? { register: { format: row.format, obis: row.obis, serial: row.serial } } : {}),
   };
 }

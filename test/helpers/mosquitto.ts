@@ -9,8 +9,11 @@ import { freePort } from './net.js';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface TestMosquitto {
+  /** the meters' listener (client id = username) */
   url: string;
   port: number;
+  /** the gateway's listener (keeps its own client ids) */
+  gatewayUrl: string;
   stop(): Promise<void>;
 }
 
@@ -35,22 +38,24 @@ export async function startMosquitto(passwordLines: string[]): Promise<TestMosqu
   }
   const dir = mkdtempSync(join(tmpdir(), 'gridmint-mosq-'));
   const port = await freePort();
+  const gatewayPort = await freePort();
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, `${passwordLines.join('\n')}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'acl'), readFileSync(join(REPO, 'config/mosquitto/acl')));
   const conf = readFileSync(join(REPO, 'mosquitto.conf'), 'utf8')
     .replace(/^listener 1883.*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^listener 1884.*$/m, `listener ${gatewayPort} 127.0.0.1`)
     .replace(/^password_file .*$/m, `password_file ${passwd}`)
     .replace(/^acl_file .*$/m, `acl_file ${join(dir, 'acl')}`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
     .replace(/^log_type (warning|notice)$/gm, '');
   // As root, Mosquitto drops to the `mosquitto` user unless told otherwise; keep it as us.
   writeFileSync(join(dir, 'mosquitto.conf'), process.getuid?.() === 0 ? `user root\n${conf}` : conf);
-  return spawnMosquitto(bin, dir, port);
+  return spawnMosquitto(bin, dir, port, gatewayPort);
 }
 
 /** Starts Mosquitto on `dir`/mosquitto.conf and waits until it listens on `port`. */
-async function spawnMosquitto(bin: string, dir: string, port: number): Promise<TestMosquitto> {
+async function spawnMosquitto(bin: string, dir: string, port: number, gatewayPort = port): Promise<TestMosquitto> {
   const child: ChildProcess = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -71,6 +76,7 @@ async function spawnMosquitto(bin: string, dir: string, port: number): Promise<T
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    gatewayUrl: `mqtt://127.0.0.1:${gatewayPort}`,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

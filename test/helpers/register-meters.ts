@@ -13,6 +13,9 @@ export interface RegisterTestMeter {
   password: string;
 }
 
+/** Rated power for test meters whose test is not about plausibility (every meter has a max_kw). */
+const NO_PRACTICAL_CAP = '1000000000';
+
 /** A register meter (ed25519 JSON), registered as `meter add --reads register …` does. */
 export async function addRegisterMeter(pool: pg.Pool, opts: Partial<RegisterRegistration> = {}): Promise<RegisterTestMeter> {
   const key = generateMeterKey();
@@ -21,7 +24,7 @@ export async function addRegisterMeter(pool: pg.Pool, opts: Partial<RegisterRegi
   const id = `r-${randomBytes(4).toString('hex')}`;
   const reg = registerRegistration({ reads: 'register', format: 'json', ...opts }, key.publicKey);
   if (!reg.ok) throw new Error(`${reg.field}: ${reg.message}`);
-  await insertRegisterMeter(pool, { id, ownerWallet: owner, publicKey: reg.publicKey, maxKwh: '100', passwordHash: hashPassword(password) }, reg.profile);
+  await insertRegisterMeter(pool, { id, ownerWallet: owner, publicKey: reg.publicKey, maxKw: opts.maxKw ?? NO_PRACTICAL_CAP, passwordHash: hashPassword(password) }, reg.profile);
   return { id, key, owner, password };
 }
 
@@ -46,7 +49,7 @@ export async function addOcmfMeter(pool: pg.Pool, opts: { curve?: string; serial
   const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('hex');
   const reg = registerRegistration({ reads: 'register', format: 'ocmf', serial: opts.serial, maxKw: opts.maxKw, obis: opts.obis }, spki);
   if (!reg.ok) throw new Error(`${reg.field}: ${reg.message}`);
-  await insertRegisterMeter(pool, { id, ownerWallet: owner, publicKey: reg.publicKey, maxKwh: '100', passwordHash: hashPassword(password) }, reg.profile);
+  await insertRegisterMeter(pool, { id, ownerWallet: owner, publicKey: reg.publicKey, maxKw: opts.maxKw ?? NO_PRACTICAL_CAP, passwordHash: hashPassword(password) }, reg.profile);
   return { id, owner, password, privateKey, page: 0 };
 }
 

@@ -1,6 +1,7 @@
 import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { badRequest, conflict } from '../../domain/errors.js';
-import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
+import { registrationProblem } from '../../domain/meter.js';
+import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW } from '../../domain/plausibility.js';
 import type { Pool } from '../../store/pool.js';
 import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
 import type { MeterProvisioner } from '../../ingest/meter-provisioner.js';
@@ -14,7 +15,9 @@ const meterProps = {
   wallet: { type: 'string', examples: [EXAMPLE.wallet] },
   pubkey: { type: 'string', examples: [EXAMPLE.meterPubkey] },
   status: { type: 'string', enum: ['active', 'suspended'] },
-  max_kwh: { type: 'string', examples: ['100'] },
+  interval_seconds: { type: 'integer', examples: [900], description: 'length of one reading interval; a divisor of 86400' },
+  max_kw: { type: 'string', examples: ['400'], description: 'rated power in kW (decimal string)' },
+  max_kwh_per_interval: { type: 'string', examples: ['100'], description: 'derived: the most one reading may carry, max_kw × interval' },
   created_at: { type: 'string', format: 'date-time', examples: ['2026-11-20T09:00:00.000Z'] },
   last_seen_at: {
     type: ['string', 'null'],
@@ -30,7 +33,7 @@ const meterBody = { type: 'object', required: Object.keys(meterProps), propertie
 export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisioner | null }): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
-    app.post<{ Body: { id: string; wallet: string; pubkey: string; max_kwh?: string } & RegisterBody }>(
+    app.post<{ Body: { id: string; wallet: string; pubkey: string; interval_seconds?: number; max_kw?: string } & RegisterBody }>(
       '/api/admin/meters',
       {
         preHandler: auth.requireRole('admin'),
@@ -46,10 +49,15 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
             type: 'object',
             additionalProperties: false,
             required: ['id', 'wallet', 'pubkey'],
+            // max_kwh is retired (not an alias): an unknown property, so 400
             properties: {
-              id: meterIdString, wallet: walletString, max_kwh: kwhString, ...registerBodyProps,
+              id: meterIdString,
+              wallet: walletString,
+              ...registerBodyProps,
               // base58 ed25519 for JSON meters; SPKI DER hex or PEM for --format ocmf (checked by registration)
               pubkey: { type: 'string', minLength: 32, maxLength: 2000, examples: [EXAMPLE.meterPubkey] },
+              interval_seconds: { type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_INTERVAL_SECONDS, description: 'a divisor of 86400 (interval meters)' },
+              max_kw: { ...kwhString, default: DEFAULT_MAX_KW, description: 'rated power in kW (decimal string)' },
             },
           },
           response: withErrors(
@@ -71,7 +79,7 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
       },
       async (request, reply) => {
         const b = request.body;
-        const problem = registrationProblem({ id: b.id, wallet: b.wallet, pubkey: b.pubkey, maxKwh: b.max_kwh ?? DEFAULT_MAX_KWH, format: b.format });
+        const problem = registrationProblem({ id: b.id, wallet: b.wallet, pubkey: b.pubkey, intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS, maxKw: b.max_kw ?? DEFAULT_MAX_KW, format: b.format });
         if (problem) throw badRequest('invalid_request', `${problem.field}: ${problem.message}`);
         const reg = registerProfileFromBody(b);
         const password = generatePassword();
@@ -79,7 +87,8 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
           id: b.id,
           ownerWallet: b.wallet,
           publicKey: reg.publicKey,
-          maxKwh: b.max_kwh ?? DEFAULT_MAX_KWH,
+          intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS,
+          maxKw: b.max_kw ?? DEFAULT_MAX_KW,
           passwordHash: hashPassword(password),
         };
         const row = reg.profile.reads === 'register' ? await insertRegisterMeter(deps.pool, meter, reg.profile) : await insertMeter(deps.pool, meter);

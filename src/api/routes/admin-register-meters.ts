@@ -13,7 +13,6 @@ export const registerMeterProps = {
   initial_register: { type: ['string', 'null'] },
   obis: { type: ['string', 'null'] },
   serial: { type: ['string', 'null'] },
-  max_kw: { type: ['string', 'null'] },
   on_hold_since: { type: ['string', 'null'] },
 } as const;
 
@@ -24,7 +23,6 @@ export const registerBodyProps = {
   initial_register: kwhString,
   obis: { type: 'string', maxLength: 40 },
   serial: { type: 'string', minLength: 1, maxLength: 64 },
-  max_kw: kwhString,
 } as const;
 
 export interface RegisterBody {

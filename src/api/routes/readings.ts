@@ -26,6 +26,7 @@ export const REASON_STATUS: Record<RejectReason, number> = {
   unknown_meter: 404,
   meter_inactive: 403,
   implausible_energy: 422,
+  misaligned_timestamp: 422,
   stale: 422,
   future_timestamp: 422,
   invalid_wallet: 422,

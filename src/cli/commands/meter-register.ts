@@ -9,11 +9,10 @@ export function addRegisterOptions(cmd: Command): Command {
   return cmd
     .option('--reads <kind>', 'interval (signed deltas, the v1 contract) or register (cumulative register reads)', 'interval')
     .option('--format <format>', 'json (ed25519-signed JSON) or ocmf (signed OCMF records; implies --reads register)', 'json')
-    .option('--register-modulus <kwh>', 'the register wraps to 0 at this value, e.g. 1000000 for 6 kWh digits (needs --max-kw)')
+    .option('--register-modulus <kwh>', 'the register wraps to 0 at this value, e.g. 1000000 for 6 kWh digits (a rollover must also be plausible under --max-kw)')
     .option('--initial-register <kwh>', 'register value at registration: the first read then earns its rise (default: the first read is a baseline)')
     .option('--obis <code>', 'OCMF: the register to read (default 1-0:1.8.0; a .FF or *255 suffix is ignored)')
-    .option('--serial <gs>', 'OCMF: the gateway serial (GS) every record must carry')
-    .option('--max-kw <kw>', 'register plausibility: most average power between two reads');
+    .option('--serial <gs>', 'OCMF: the gateway serial (GS) every record must carry');
 }
 
 export interface RegisterCliOptions {

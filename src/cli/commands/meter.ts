@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
-import { DEFAULT_MAX_KWH, registrationProblem } from '../../domain/meter.js';
+import { registrationProblem } from '../../domain/meter.js';
+import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW } from '../../domain/plausibility.js';
 import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, setPasswordHash, meterView as view } from '../../store/meters.js';
 import { insertRegisterMeter } from '../../store/register-meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
@@ -17,21 +18,31 @@ export function registerMeter(program: Command): void {
     .requiredOption('--id <id>', 'meter id (also its MQTT username)')
     .requiredOption('--wallet <wallet>', "owner's Solana wallet (base58)")
     .requiredOption('--pubkey <pubkey>', "meter's ed25519 public key (base58)")
-    .option('--max-kwh <kwh>', 'plausibility cap per reading', DEFAULT_MAX_KWH))
-    .action(async (opts: { id: string; wallet: string; pubkey: string; maxKwh: string } & RegisterCliOptions, cmd: Command) => {
+    .option('--interval-seconds <n>', 'length of one reading interval (interval meters); a divisor of 86400', String(DEFAULT_INTERVAL_SECONDS))
+    .option('--max-kw <kw>', 'rated power: a reading may carry at most max-kw × interval; a register may rise at most max-kw × elapsed time', DEFAULT_MAX_KW)
+    // Retired rather than aliased: a per-reading kWh cap does not convert exactly into a rated
+    // power for every interval, and silently reinterpreting it would change what meters may send.
+    .option('--max-kwh <kwh>', 'retired: use --max-kw (the per-reading cap is max-kw × interval)'))
+    .action(async (opts: { id: string; wallet: string; pubkey: string; intervalSeconds: string; maxKw: string; maxKwh?: string } & RegisterCliOptions, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const problem = registrationProblem({ ...opts, format: opts.format === 'ocmf' ? 'ocmf' : 'json' });
-      if (problem) throw new CliError(`--${problem.field.replace('_', '-')}: ${problem.message}`, 'invalid_argument');
+      if (opts.maxKwh !== undefined) {
+        throw new CliError('--max-kwh was retired: give the rated power with --max-kw (the per-reading cap is max-kw × interval-seconds / 3600; 400 kW on 900 s = 100 kWh)', 'invalid_argument');
+      }
+      const intervalSeconds = /^[0-9]{1,6}$/.test(opts.intervalSeconds) ? Number(opts.intervalSeconds) : NaN;
+      const problem = registrationProblem({ id: opts.id, wallet: opts.wallet, pubkey: opts.pubkey, intervalSeconds, maxKw: opts.maxKw, format: opts.format === 'ocmf' ? 'ocmf' : 'json' });
+      if (problem) throw new CliError(`--${problem.field.replaceAll('_', '-')}: ${problem.message}`, 'invalid_argument');
       const reg = registerProfileOf(opts, opts.pubkey);
       const password = generatePassword();
-      const meter = { id: opts.id, ownerWallet: opts.wallet, publicKey: reg.publicKey, maxKwh: opts.maxKwh, passwordHash: hashPassword(password) };
+      const meter = { id: opts.id, ownerWallet: opts.wallet, publicKey: reg.publicKey, intervalSeconds, maxKw: opts.maxKw, passwordHash: hashPassword(password) };
       const row = await withDatabase(ctx, (pool) =>
         reg.profile.reads === 'register' ? insertRegisterMeter(pool, meter, reg.profile) : insertMeter(pool, meter),
       );
       if (!row) throw new CliError(`meter ${opts.id} already exists`, 'exists');
       await provisionBroker(ctx, row.id, 'the registration', (p) => p.upsertMeter(row.id, password));
-      output(ctx, { ...view(row), mqtt_username: row.id, mqtt_password: password }, [
-        `meter ${row.id} registered (owner ${row.owner_wallet}, cap ${view(row).max_kwh} kWh, reads ${row.reads}, format ${row.format})`,
+      const v = view(row);
+      const cadence = row.reads === 'register' ? `register reads (${row.format})` : `every ${v.interval_seconds} s`;
+      output(ctx, { ...v, mqtt_username: row.id, mqtt_password: password }, [
+        `meter ${row.id} registered (owner ${row.owner_wallet}, ${cadence}, at most ${v.max_kw} kW = ${v.max_kwh_per_interval} kWh per interval reading)`,
         `MQTT username: ${row.id}`,
         `MQTT password: ${password}`,
         'Store the password in the meter now; it is not shown again.',
@@ -50,7 +61,7 @@ export function registerMeter(program: Command): void {
         ctx,
         views,
         views.length
-          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\tcap ${m.max_kwh}\tlast seen ${m.last_seen_at ?? 'never'}\t${m.reads}/${m.format}${m.on_hold_since ? `\tON HOLD since ${m.on_hold_since}` : ''}`)
+          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\t${m.reads}/${m.format}\t${m.interval_seconds} s\t${m.max_kw} kW (${m.max_kwh_per_interval} kWh/reading)\tlast seen ${m.last_seen_at ?? 'never'}${m.on_hold_since ? `\tON HOLD since ${m.on_hold_since}` : ''}`)
           : 'no meters registered',
       );
     });

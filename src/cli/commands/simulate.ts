@@ -3,18 +3,21 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { MqttClient } from 'mqtt';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
-import { DEFAULT_MAX_KWH } from '../../domain/meter.js';
 import { topicForReadings, topicForStatus, type SignedReading } from '../../domain/reading.js';
 import { generateMeterKey, meterKeyFromSecret, signReading, type MeterKey } from '../../domain/sign.js';
 import { getMeter, insertMeter } from '../../store/meters.js';
 import { CliError, cliContext, output, withDatabase, type CliContext } from '../context.js';
-import { loadRegisteredMeter } from './simulate-meter.js';
+import { loadRegisteredMeter, type RegisteredMeter } from './simulate-meter.js';
 
 const BAD_KINDS = ['forged-signature', 'other-topic', 'replay', 'stale', 'oversize', 'malformed-json'] as const;
 type BadKind = (typeof BAD_KINDS)[number];
 
 interface SimMeter {
   id: string;
+  /** the meter's latest stored reading (0 if none), so a second run never repeats a timestamp */
+  lastStoredMs: number;
+  /** the meter's interval grid: readings are stamped on it, one interval apart */
+  intervalSeconds: number;
   key: MeterKey;
   owner: string;
   password: string;
@@ -44,16 +47,20 @@ async function provision(ctx: CliContext, n: number, prefix: string): Promise<Si
       const existing = await getMeter(pool, id);
       if (existing && existsSync(file)) {
         const saved = JSON.parse(readFileSync(file, 'utf8')) as { secretKey: number[]; owner: string; password: string };
-        out.push({ id, key: meterKeyFromSecret(Uint8Array.from(saved.secretKey)), owner: saved.owner, password: saved.password });
+        const last = await pool.query<{ t: Date | null }>('SELECT max("timestamp") AS t FROM meter_readings WHERE meter_id = $1', [id]);
+        const lastStoredMs = last.rows[0]?.t?.getTime() ?? 0;
+        out.push({ id, lastStoredMs, intervalSeconds: existing.interval_seconds, key: meterKeyFromSecret(Uint8Array.from(saved.secretKey)), owner: saved.owner, password: saved.password });
         continue;
       }
       if (existing) throw new CliError(`meter ${id} exists but its simulator key ${file} is missing; use another --prefix`, 'exists');
       const key = generateMeterKey();
       const owner = generateMeterKey().publicKey;
       const password = generatePassword();
-      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, maxKwh: DEFAULT_MAX_KWH, passwordHash: hashPassword(password) });
+      // A simulated meter reports every second (time runs faster than the wall clock in a
+      // simulation); 3,600 kW allows the 1 kWh such a reading may carry.
+      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, intervalSeconds: 1, maxKw: '3600', passwordHash: hashPassword(password) });
       writeFileSync(file, JSON.stringify({ id, secretKey: [...key.secretKey], owner, password }), { mode: 0o600 });
-      out.push({ id, key, owner, password });
+      out.push({ id, lastStoredMs: 0, intervalSeconds: 1, key, owner, password });
     }
     return out;
   });
@@ -68,7 +75,7 @@ function percentile(sorted: number[], p: number): number | null {
 
 /** The message a meter sends: a correct reading, or one hostile kind for --bad. */
 function message(m: SimMeter, all: SimMeter[], ts: number, bad: BadKind | undefined, replay: Map<string, string>): { topic: string; payload: string } {
-  const fields = { meter_id: m.id, timestamp: new Date(ts).toISOString(), kwh_amount: (0.001 + (ts % 1000) / 1000).toFixed(3), wallet_address: m.owner };
+  const fields = { meter_id: m.id, timestamp: new Date(ts).toISOString(), kwh_amount: (0.001 + ((ts / 1000) % 1000) / 1000).toFixed(3), wallet_address: m.owner };
   const signed = (f = fields): SignedReading => signReading(m.key, f);
   const topic = topicForReadings(m.id);
   switch (bad) {
@@ -95,6 +102,17 @@ function message(m: SimMeter, all: SimMeter[], ts: number, bad: BadKind | undefi
   }
 }
 
+/** A registered meter's interval and latest stored reading, so its readings land on its grid. */
+async function onItsGrid(ctx: CliContext, m: RegisteredMeter): Promise<SimMeter> {
+  return withDatabase(ctx, async (pool) => {
+    const r = await pool.query<{ i: number; t: Date | null }>(
+      'SELECT m.interval_seconds AS i, (SELECT max("timestamp") FROM meter_readings WHERE meter_id = m.id) AS t FROM meters m WHERE m.id = $1',
+      [m.id],
+    );
+    return { ...m, intervalSeconds: r.rows[0]!.i, lastStoredMs: r.rows[0]!.t?.getTime() ?? 0 };
+  });
+}
+
 async function run(ctx: CliContext, opts: Opts): Promise<void> {
   const n = Number(opts.meters);
   const rate = Number(opts.rate);
@@ -107,7 +125,7 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
 
   if (opts.meter && bad === 'other-topic') throw new CliError('--bad other-topic needs simulated meters, not --meter', 'invalid_argument');
   const meters = opts.meter
-    ? [await loadRegisteredMeter(ctx, opts.meter, opts.key, opts.password ?? process.env.GRIDMINT_METER_PASSWORD)]
+    ? [await onItsGrid(ctx, await loadRegisteredMeter(ctx, opts.meter, opts.key, opts.password ?? process.env.GRIDMINT_METER_PASSWORD))]
     : await provision(ctx, n, opts.prefix);
   const statuses = new Map<string, number>();
   // Imported here, not at the top: every CLI command module loads with `gridmint start`.
@@ -116,7 +134,7 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
     meters.map(
       (m) =>
         new Promise<MqttClient>((resolve, reject) => {
-          const c = mqtt.connect(broker, { username: m.id, password: m.password, clientId: `sim-${m.id}`, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000 });
+          const c = mqtt.connect(broker, { username: m.id, password: m.password, clientId: m.id, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000 });
           c.once('connect', () => {
             c.subscribe(topicForStatus(m.id), { qos: 0 });
             resolve(c);
@@ -156,8 +174,10 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
       while (sent < due) {
         const i = sent % meters.length;
         const m = meters[i]!;
-        // distinct, increasing timestamps per meter so good readings are never duplicates
-        const ts = Math.max(Date.now() - 1000, (lastTs.get(m.id) ?? 0) + 1);
+        // distinct, increasing timestamps on the meter's grid, one interval apart, so good readings
+        // are never duplicates; they start 23 h back, inside the `stale` window
+        const step = m.intervalSeconds * 1000;
+        const ts = Math.max(Math.ceil((Date.now() - 82_800_000) / step) * step, (lastTs.get(m.id) ?? m.lastStoredMs) + step);
         lastTs.set(m.id, ts);
         const msg = message(m, meters, ts, bad, replay);
         const t0 = performance.now();

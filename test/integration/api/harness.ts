@@ -7,7 +7,6 @@ import { createAuthenticator, signToken, type TokenClaims } from '../../../src/a
 import { adminMeterRoutes } from '../../../src/api/routes/admin-meters.js';
 import { ercRoutes } from '../../../src/api/routes/erc.js';
 import { myReadingsRoutes } from '../../../src/api/routes/my-readings.js';
-import { DEFAULT_MAX_KWH } from '../../../src/domain/meter.js';
 import { createAnchorJob, type AnchorJob } from '../../../src/erc/anchor.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
 import { createErcService } from '../../../src/erc/service.js';
@@ -81,7 +80,7 @@ export function actor(role: TokenClaims['role'], name?: string): Actor {
 
 /** Registers a meter directly in the database (the store call the CLI uses). */
 export async function addMeter(db: TestDatabase, ownerWallet: string, id = `m-${randomUUID().slice(0, 8)}`): Promise<string> {
-  await insertMeter(db.pool, { id, ownerWallet, publicKey: Keypair.generate().publicKey.toBase58(), maxKwh: DEFAULT_MAX_KWH, passwordHash: 'x' });
+  await insertMeter(db.pool, { id, ownerWallet, publicKey: Keypair.generate().publicKey.toBase58(), passwordHash: 'x' });
   return id;
 }
 

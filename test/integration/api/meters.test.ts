@@ -12,11 +12,11 @@ afterAll(async () => h?.close());
 describe('POST/GET /api/admin/meters', () => {
   it('admin registers a meter and gets the MQTT password once; only its hash is stored', async () => {
     const admin = actor('admin');
-    const body = { id: 'roof-17.a', wallet: wallet(), pubkey: Keypair.generate().publicKey.toBase58(), max_kwh: '25.5' };
+    const body = { id: 'roof-17.a', wallet: wallet(), pubkey: Keypair.generate().publicKey.toBase58(), interval_seconds: 300, max_kw: '25.5' };
     const r = await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: admin.headers, payload: body });
     expect(r.statusCode).toBe(201);
     const m = r.json();
-    expect(m).toMatchObject({ id: 'roof-17.a', wallet: body.wallet, pubkey: body.pubkey, status: 'active', max_kwh: '25.5', mqtt_username: 'roof-17.a' });
+    expect(m).toMatchObject({ id: 'roof-17.a', wallet: body.wallet, pubkey: body.pubkey, status: 'active', interval_seconds: 300, max_kw: '25.5', max_kwh_per_interval: '2.125', mqtt_username: 'roof-17.a' });
     const stored = await h.db.pool.query('SELECT mqtt_password_hash AS h FROM meters WHERE id = $1', [body.id]);
     expect(stored.rows[0].h).not.toContain(m.mqtt_password);
     expect(verifyPassword(m.mqtt_password, stored.rows[0].h)).toBe(true);
@@ -27,6 +27,15 @@ describe('POST/GET /api/admin/meters', () => {
     const list = await h.app.inject({ method: 'GET', url: '/api/admin/meters?limit=10', headers: admin.headers });
     expect(list.json().meters.map((x: { id: string }) => x.id)).toContain('roof-17.a');
     expect(list.json().meters[0]).not.toHaveProperty('mqtt_password');
+    expect(list.json().meters.find((x: { id: string }) => x.id === 'roof-17.a')).toMatchObject({ interval_seconds: 300, max_kw: '25.5' });
+  });
+
+  it('defaults to 900 s and 400 kW, the 100 kWh per reading gridmint always allowed', async () => {
+    const body = { id: 'defaults-1', wallet: wallet(), pubkey: Keypair.generate().publicKey.toBase58() };
+    const r = await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: actor('admin').headers, payload: body });
+    expect(r.statusCode).toBe(201);
+    expect(r.json()).toMatchObject({ interval_seconds: 900, max_kw: '400', max_kwh_per_interval: '100' });
+    await h.db.pool.query('DELETE FROM meters WHERE id = $1', [body.id]);
   });
 
   it('refuses bad registrations (same rules as the CLI), non-admins and missing tokens', async () => {
@@ -36,9 +45,15 @@ describe('POST/GET /api/admin/meters', () => {
       { ...ok, id: "m'; DROP TABLE meters; --" },
       { ...ok, wallet: 'not-a-wallet' },
       { ...ok, pubkey: '1111111111111111111111111111111111111111111' }, // base58 but not 32 bytes
-      { ...ok, max_kwh: '0' },
-      { ...ok, max_kwh: '1.0000000001' },
-      { ...ok, max_kwh: 5 },
+      { ...ok, max_kw: '0' },
+      { ...ok, max_kw: '1.0000000001' },
+      { ...ok, max_kw: 5 },
+      { ...ok, max_kwh: '100' }, // retired, not an alias
+      { ...ok, interval_seconds: 7 }, // does not divide 86400
+      { ...ok, interval_seconds: 0 },
+      { ...ok, interval_seconds: 172800 },
+      { ...ok, interval_seconds: 1.5 },
+      { ...ok, interval_seconds: '900' },
       { ...ok, status: 'active' },
     ]) {
       const r = await h.app.inject({ method: 'POST', url: '/api/admin/meters', headers: admin.headers, payload: bad });

@@ -43,7 +43,6 @@ describe('POST /api/admin/meters for register and OCMF meters', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }).toString('hex');
     const ed = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).toString('hex');
     for (const [body, field] of [
-      [{ ...ok, id: 'x1', reads: 'register', register_modulus: '1000000' }, 'register_modulus'], // a rollover needs max_kw
       [{ ...ok, id: 'x2', register_modulus: '1000', max_kw: '5' }, 'reads'], // modulus on an interval meter
       [{ ...ok, id: 'x3', reads: 'register', obis: '1-0:1.8.0' }, 'format'], // OBIS is for OCMF
       [{ ...ok, id: 'x4', format: 'ocmf' }, 'pubkey'], // an ed25519 base58 key is no OCMF key

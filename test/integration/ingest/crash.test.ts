@@ -35,7 +35,7 @@ describe('daemon killed with SIGKILL mid-stream', () => {
     const meters: TestMeter[] = [];
     for (let i = 0; i < 8; i++) meters.push(await registerMeter(db.pool));
     // Persistent session + reconnect: mqtt.js resends its unacknowledged QoS 1 messages.
-    const stream = await streamReadings(daemon.urls.mqtt!, meters, { clientIdPrefix: 'crash-', reconnectPeriod: 200, intervalMs: 2 });
+    const stream = await streamReadings(daemon.urls.mqtt!, meters, { reconnectPeriod: 200, intervalMs: 2 });
     clients.push(...stream.clients);
     const { acked, sent } = stream;
     await new Promise((r) => setTimeout(r, 1_500));

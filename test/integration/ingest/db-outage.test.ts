@@ -35,7 +35,7 @@ describe('Postgres unreachable under load', () => {
   it('stops acknowledging, keeps memory bounded, resumes by itself and loses nothing acknowledged', async () => {
     const meters: TestMeter[] = [];
     for (let i = 0; i < 6; i++) meters.push(await registerMeter(db.pool));
-    const stream = await streamReadings(t.gateway.urls.mqtt!, meters, { clientIdPrefix: 'outage-', reconnectPeriod: 100, intervalMs: 3 });
+    const stream = await streamReadings(t.gateway.urls.mqtt!, meters, { reconnectPeriod: 100, intervalMs: 3 });
     clients.push(...stream.clients);
     const { acked, failed, sent } = stream;
     await until(() => acked.size > 200, 10_000, 'acks before the outage');

@@ -42,7 +42,8 @@ describe('gateway with MQTT_DYNSEC against Mosquitto + dynamic security', () => 
     const res = await t.gateway.app.inject({
       method: 'POST', url: '/api/admin/meters',
       headers: { authorization: `Bearer ${signToken(SECRET, { sub: 'admin-1', role: 'admin' }, 600)}` },
-      payload: { id, wallet: owner, pubkey: key.publicKey },
+      // a 1-second grid, like the fixtures' meters, so reading() timestamps are on it
+      payload: { id, wallet: owner, pubkey: key.publicKey, interval_seconds: 1, max_kw: '360000' },
     });
     expect(res.statusCode).toBe(201);
     const meter: TestMeter = { id, key, owner, password: res.json().mqtt_password };

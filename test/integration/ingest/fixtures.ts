@@ -13,26 +13,33 @@ export interface TestMeter {
   password: string;
 }
 
-/** Registers a meter the way `gridmint meter add` does (real key, $7$ password hash). */
-export async function registerMeter(pool: pg.Pool, opts: { id?: string; maxKwh?: string } = {}): Promise<TestMeter> {
+/**
+ * Registers a meter the way `gridmint meter add` does (real key, $7$ password hash). Test meters
+ * default to a 1-second interval so that `reading()` can hand out many distinct on-grid
+ * timestamps, and to 360,000 kW so one reading may still carry up to 100 kWh.
+ */
+export async function registerMeter(pool: pg.Pool, opts: { id?: string; intervalSeconds?: number; maxKw?: string } = {}): Promise<TestMeter> {
   const key = generateMeterKey();
   const owner = generateMeterKey().publicKey;
   const password = generatePassword();
   const id = opts.id ?? `m-${randomBytes(4).toString('hex')}`;
-  await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, maxKwh: opts.maxKwh ?? '100', passwordHash: hashPassword(password) });
+  await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, intervalSeconds: opts.intervalSeconds ?? 1, maxKw: opts.maxKw ?? '360000', passwordHash: hashPassword(password) });
   return { id, key, owner, password };
 }
 
 let tick = 0;
-/** A correctly signed reading with a fresh timestamp (distinct per call, within the last hour). */
+/**
+ * A correctly signed reading with a fresh timestamp: whole seconds (on a 1-second meter's grid),
+ * distinct per call, within the last 20 hours (inside the 24-hour `stale` window).
+ */
 export function reading(m: TestMeter, over: Partial<Omit<SignedReading, 'signature'>> = {}): SignedReading {
-  const ts = new Date(Date.now() - 3_600_000 + (tick++ % 3_000_000)).toISOString();
+  const ts = new Date(Math.floor(Date.now() / 1000) * 1000 - 72_000_000 + (tick++ % 72_000) * 1000).toISOString();
   return signReading(m.key, { meter_id: m.id, timestamp: ts, kwh_amount: '1.25', wallet_address: m.owner, ...over });
 }
 
 export function connectMeter(url: string, m: TestMeter, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { username: m.id, password: m.password, clientId: `${m.id}-${randomBytes(3).toString('hex')}`, reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
+    const c = mqtt.connect(url, { username: m.id, password: m.password, clientId: m.id, reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
     const onError = (err: Error) => {
       c.end(true);
       reject(err);
@@ -93,7 +100,7 @@ export interface ReadingStream {
 export async function streamReadings(
   url: string,
   meters: TestMeter[],
-  opts: { clientIdPrefix: string; reconnectPeriod: number; intervalMs: number },
+  opts: { reconnectPeriod: number; intervalMs: number },
 ): Promise<ReadingStream> {
   const publishes: Promise<void>[] = [];
   let sending = true;
@@ -114,7 +121,7 @@ export async function streamReadings(
   for (const m of meters) {
     let c: MqttClient;
     try {
-      c = await connectMeter(url, m, { reconnectPeriod: opts.reconnectPeriod, clean: false, clientId: `${opts.clientIdPrefix}${m.id}` });
+      c = await connectMeter(url, m, { reconnectPeriod: opts.reconnectPeriod, clean: false });
     } catch (err) {
       sending = false;
       for (const open of s.clients) open.end(true);
@@ -166,9 +173,10 @@ export function rejectionCases(m: TestMeter, other: TestMeter): { reason: string
     { reason: 'meter_mismatch', payload: JSON.stringify(reading(other)) },
     { reason: 'bad_signature', payload: JSON.stringify({ ...forged, signature: forged.signature.slice(0, -1) + last }) },
     { reason: 'implausible_energy', payload: JSON.stringify(reading(m, { kwh_amount: '100.000000001' })) },
+    { reason: 'misaligned_timestamp', payload: JSON.stringify(reading(m, { timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 - 5_000_500).toISOString() })) },
     { reason: 'implausible_energy', payload: JSON.stringify(reading(m, { kwh_amount: '0' })) },
-    { reason: 'stale', payload: JSON.stringify(reading(m, { timestamp: new Date(Date.now() - 25 * hour).toISOString() })) },
-    { reason: 'future_timestamp', payload: JSON.stringify(reading(m, { timestamp: new Date(Date.now() + hour).toISOString() })) },
+    { reason: 'stale', payload: JSON.stringify(reading(m, { timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 - 25 * hour).toISOString() })) },
+    { reason: 'future_timestamp', payload: JSON.stringify(reading(m, { timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 + hour).toISOString() })) },
     { reason: 'invalid_wallet', payload: JSON.stringify(reading(m, { wallet_address: 'not-a-wallet' })) },
     { reason: 'wallet_mismatch', payload: JSON.stringify(reading(m, { wallet_address: other.owner })) },
   ];

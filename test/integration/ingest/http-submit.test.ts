@@ -15,6 +15,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
+const wholeSecondNow = () => Math.floor(Date.now() / 1000) * 1000;
+
 async function submit(body: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${t.gateway.urls.http}/api/meters/submit-reading`, {
     method: 'POST',
@@ -44,8 +46,9 @@ describe('POST /api/meters/submit-reading', () => {
       [{ ...good, kwh_amount: '2' }, 401, 'bad_signature'],
       [reading({ ...meter, id: 'ghost' }), 404, 'unknown_meter'],
       [reading(meter, { kwh_amount: '500' }), 422, 'implausible_energy'],
-      [reading(meter, { timestamp: new Date(Date.now() - 90_000_000).toISOString() }), 422, 'stale'],
-      [reading(meter, { timestamp: new Date(Date.now() + 3_600_000).toISOString() }), 422, 'future_timestamp'],
+      [reading(meter, { timestamp: new Date(wholeSecondNow() - 60_000 + 250).toISOString() }), 422, 'misaligned_timestamp'],
+      [reading(meter, { timestamp: new Date(wholeSecondNow() - 90_000_000).toISOString() }), 422, 'stale'],
+      [reading(meter, { timestamp: new Date(wholeSecondNow() + 3_600_000).toISOString() }), 422, 'future_timestamp'],
       [reading(meter, { wallet_address: '0OIl' }), 422, 'invalid_wallet'],
       [reading(meter, { wallet_address: other.owner }), 422, 'wallet_mismatch'],
     ];

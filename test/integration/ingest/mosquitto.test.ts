@@ -26,7 +26,7 @@ beforeAll(async () => {
   mosq = await startMosquitto([...(await mosquittoPasswordLines(db.pool)), `gridmint-gateway:${hashPassword(gatewayPassword)}`]);
   if (!mosq) return;
   t = await startTestGateway(
-    { MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SUBSCRIBER_CONNECTIONS: 2, MQTT_CLIENT_ID: `gw-${process.pid}` },
+    { MQTT_URL: mosq.gatewayUrl, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SUBSCRIBER_CONNECTIONS: 2, MQTT_CLIENT_ID: `gw-${process.pid}` },
     { db },
   );
   await until(async () => (await fetch(`${t!.gateway.urls.http}/health/ready`)).status === 200, 10_000, 'gateway ready (subscribed)');
@@ -96,6 +96,28 @@ describe('Mosquitto (external broker) ingestion', () => {
       expect(leaked).toEqual([]);
     } finally {
       c.end(true);
+    }
+  });
+
+  it("ties client ids to usernames: a meter using another meter's or the gateway's id evicts neither", async (ctx) => {
+    if (!mosq) return ctx.skip();
+    let victimClosed = false;
+    const victim = await connectMeter(mosq.url, other);
+    victim.on('close', () => (victimClosed = true));
+    try {
+      // the repo's mosquitto.conf replaces the client id with the username
+      for (const clientId of [other.id, `gw-${process.pid}-0`, '']) {
+        const attacker = await connectMeter(mosq.url, meter, { clientId, clean: true });
+        await attacker.endAsync();
+      }
+      const r = reading(other);
+      await publish(victim, `meters/${other.id}/readings`, JSON.stringify(r)); // PUBACKed on the same connection
+      expect(victimClosed).toBe(false);
+      // the gateway's subscriber kept its session: the reading still reaches the database
+      await until(async () => (await stored(r.signature)) === 1, 10_000, 'reading stored through the gateway');
+      expect((await fetch(`${t!.gateway.urls.http}/health/ready`)).status).toBe(200);
+    } finally {
+      victim.end(true);
     }
   });
 });

@@ -13,7 +13,9 @@ let honest: TestMeter;
 let honestClient: MqttClient;
 
 beforeAll(async () => {
-  t = await startTestGateway({ INGEST_VERIFY_WORKERS: 1 });
+  // A packet limit above 64 KiB, so that the 64 KiB topic below reaches the topic rule; with the
+  // default 16 KiB the connection is closed at the packet-size guard (broker-limits.test.ts).
+  t = await startTestGateway({ INGEST_VERIFY_WORKERS: 1, MQTT_MAX_PACKET_BYTES: 131_072 });
   meter = await registerMeter(t.db.pool);
   honest = await registerMeter(t.db.pool);
   honestClient = await connectMeter(t.gateway.urls.mqtt!, honest);

@@ -57,3 +57,78 @@ function remainingLength(n: number): Buffer {
   } while (n > 0);
   return Buffer.from(out);
 }
+
+/** A raw TCP client kept open, for what mqtt.js will not send: partial, oversized, pipelined. */
+export interface RawClient {
+  socket: net.Socket;
+  /** resolves when the connection is closed (by either side) */
+  closed: Promise<void>;
+  isClosed(): boolean;
+  /** every MQTT packet received, parsed */
+  received: mqttPacket.Packet[];
+  /** bytes the kernel accepted from us (socket.bytesWritten) when the connection closed */
+  bytesWrittenAtClose(): number;
+}
+
+export async function openRaw(url: string): Promise<RawClient> {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  socket.on('error', () => {}); // the server hanging up is what these tests provoke
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const received: mqttPacket.Packet[] = [];
+  parser.on('packet', (p) => received.push(p));
+  socket.on('data', (b) => parser.parse(b));
+  let closed = false;
+  let writtenAtClose = 0;
+  const closedP = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      closed = true;
+      writtenAtClose = socket.bytesWritten;
+      resolve();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('close', () => reject(new Error('closed before connecting')));
+  });
+  return { socket, closed: closedP, isClosed: () => closed, received, bytesWrittenAtClose: () => writtenAtClose };
+}
+
+export function connectBytes(o: { clientId: string; username?: string; password?: string; clean?: boolean; will?: Buffer }): Buffer {
+  return mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: o.clean ?? true,
+    clientId: o.clientId,
+    keepalive: 60,
+    username: o.username,
+    password: o.password === undefined ? undefined : Buffer.from(o.password),
+    will: o.will ? { topic: 'w', payload: o.will, qos: 0, retain: false } : undefined,
+  });
+}
+
+export function publishBytes(topic: string, payload: Buffer, messageId = 1): Buffer {
+  return mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 1, messageId, retain: false, dup: false });
+}
+
+/** A fixed header announcing a packet of `remainingLength` bytes (here: a CONNECT), without its body. */
+export function announcedHeader(length: number): Buffer {
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(length)]);
+}
+
+/**
+ * Announces a 256 MiB CONNECT and streams `bytes` of body after it in 64 KiB chunks, respecting
+ * backpressure, until done or the server closes the socket. Resolves with the bytes the kernel took.
+ */
+export async function streamOversizedConnect(c: RawClient, bytes: number): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  c.socket.write(announcedHeader(256 * 1024 * 1024 - 1));
+  let sent = 0;
+  while (sent < bytes && !c.isClosed()) {
+    const ok = c.socket.write(chunk);
+    sent += chunk.length;
+    if (!ok) await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed]);
+  }
+  return sent;
+}

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const common = { JWT_SECRET: SECRET, MINT_ENABLED: false, SOLANA_RPC_URL: ledger.url, SOLANA_CLUSTER: 'localnet' } as const;
   gw = await startTestGateway(common);
   const pool = gw.gateway.pool;
-  await insertMeter(pool, { id: 'api-meter', ownerWallet: owner, publicKey: wallet(), maxKwh: '100', passwordHash: 'x' });
+  await insertMeter(pool, { id: 'api-meter', ownerWallet: owner, publicKey: wallet(), passwordHash: 'x' });
   const r = await pool.query<{ id: string }>(
     `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)
      SELECT 'api-meter', $1, k::numeric, now() - make_interval(mins => i::int), 'sig', now()

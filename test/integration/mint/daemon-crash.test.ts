@@ -55,7 +55,7 @@ describe('SIGKILL of the real daemon mid-mint, then restart', () => {
       };
       let daemon: Daemon | null = null;
       try {
-        await insertMeter(db.pool, { id: 'kill-meter', ownerWallet: wallet(), publicKey: wallet(), maxKwh: '100', passwordHash: 'x' });
+        await insertMeter(db.pool, { id: 'kill-meter', ownerWallet: wallet(), publicKey: wallet(), passwordHash: 'x' });
         const wallets = [wallet(), wallet(), wallet(), wallet()];
         await db.pool.query(
           `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)

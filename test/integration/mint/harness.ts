@@ -31,7 +31,7 @@ export async function createMintHarness() {
   await ledger.start();
   const payer = await loadOrCreateKeypair(join(dir, 'keys', 'mint-authority.json'));
   const meterId = `m${process.pid}-${++meterSeq}`;
-  await insertMeter(db.pool, { id: meterId, ownerWallet: wallet(), publicKey: wallet(), maxKwh: '100000', passwordHash: 'x' });
+  await insertMeter(db.pool, { id: meterId, ownerWallet: wallet(), publicKey: wallet(), passwordHash: 'x' });
   let ts = Date.UTC(2025, 0, 1);
 
   const client = (metrics: Metrics, url = ledger.url): ChainClient =>

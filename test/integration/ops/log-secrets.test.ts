@@ -185,13 +185,12 @@ describe('logs never contain secrets, credentials or tokens', () => {
         id: meterId,
         ownerWallet: bs58.encode(randomBytes(32)),
         publicKey: bs58.encode(randomBytes(32)),
-        maxKwh: '100',
         passwordHash: hashPassword(METER_PASSWORD),
       });
       used = await exercise(gw);
       if (gw.urls.mqtt) {
         for (const password of [METER_PASSWORD, `${METER_PASSWORD}x`]) {
-          const client = mqtt.connect(gw.urls.mqtt, { username: meterId, password, reconnectPeriod: 0, connectTimeout: 5_000 });
+          const client = mqtt.connect(gw.urls.mqtt, { username: meterId, clientId: meterId, password, reconnectPeriod: 0, connectTimeout: 5_000 });
           await new Promise<void>((resolve) => {
             client.once('connect', () => resolve());
             client.once('error', () => resolve());

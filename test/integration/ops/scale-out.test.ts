@@ -83,7 +83,7 @@ beforeAll(async () => {
 
   const shared = {
     ...cliEnv, MINT_ADDRESS: mintAddress, LOG_LEVEL: 'info', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1',
-    MQTT_URL: mosq.url, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SHARE_GROUP: `scale${tag}`,
+    MQTT_URL: mosq.gatewayUrl, MQTT_USERNAME: 'gridmint-gateway', MQTT_PASSWORD: gatewayPassword, MQTT_SHARE_GROUP: `scale${tag}`,
     MQTT_SUBSCRIBER_CONNECTIONS: String(CONNECTIONS), MINT_ENABLED: 'true', MINT_SCHEDULE: '*/2 * * * * *', INGEST_BATCH_WAIT_MS: '2',
   };
   envA = { ...shared, DATA_DIR: tempDir('a'), MQTT_CLIENT_ID: `scale-${tag}-a` };

@@ -43,6 +43,13 @@ describe('loadConfig', () => {
     writeFileSync(file, '{ nope');
     expect(() => loadConfig({ env: { ...base, GRIDMINT_CONFIG: file } })).toThrow(/is not valid JSON/);
   });
+
+  it('gives the embedded broker its limits, and keeps the CONNECT timeout at 10 s or less', () => {
+    const c = loadConfig({ env: base });
+    expect([c.MQTT_MAX_PACKET_BYTES, c.MQTT_MAX_CONNECTIONS, c.MQTT_MAX_UNAUTHENTICATED_PER_IP, c.MQTT_CONNECT_TIMEOUT_MS]).toEqual([16_384, 10_000, 128, 10_000]);
+    expect(() => loadConfig({ env: { ...base, MQTT_CONNECT_TIMEOUT_MS: '30000' } })).toThrow(/^config: MQTT_CONNECT_TIMEOUT_MS must be <= 10000/);
+    expect(() => loadConfig({ env: { ...base, MQTT_MAX_PACKET_BYTES: '10' } })).toThrow(/^config: MQTT_MAX_PACKET_BYTES/);
+  });
 });
 
 /** The message loadConfig throws for this environment (fails the test if it does not throw). */

@@ -22,11 +22,12 @@ describe('meter credentials', () => {
 describe('meter registration rules', () => {
   const k = generateMeterKey().publicKey;
   it('accepts a well-formed meter and names the field of a bad one', () => {
-    expect(registrationProblem({ id: 'roof-7.a_b', wallet: k, pubkey: k, maxKwh: '12.5' })).toBeNull();
+    expect(registrationProblem({ id: 'roof-7.a_b', wallet: k, pubkey: k, maxKw: '12.5', intervalSeconds: 3600 })).toBeNull();
     expect(registrationProblem({ id: 'has space', wallet: k, pubkey: k })?.field).toBe('id');
     expect(registrationProblem({ id: 'm', wallet: 'nope', pubkey: k })?.field).toBe('wallet');
     expect(registrationProblem({ id: 'm', wallet: k, pubkey: '1111' })?.field).toBe('pubkey');
-    expect(registrationProblem({ id: 'm', wallet: k, pubkey: k, maxKwh: '0' })?.field).toBe('max_kwh');
-    expect(registrationProblem({ id: 'm', wallet: k, pubkey: k, maxKwh: '1e3' })?.field).toBe('max_kwh');
+    expect(registrationProblem({ id: 'm', wallet: k, pubkey: k, maxKw: '0' })?.field).toBe('max_kw');
+    expect(registrationProblem({ id: 'm', wallet: k, pubkey: k, maxKw: '1e3' })?.field).toBe('max_kw');
+    expect(registrationProblem({ id: 'm', wallet: k, pubkey: k, intervalSeconds: 7 })?.field).toBe('interval_seconds');
   });
 });

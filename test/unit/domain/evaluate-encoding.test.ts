@@ -5,7 +5,7 @@ import { generateMeterKey, signReading } from '../../../src/domain/sign.js';
 const key = generateMeterKey();
 const owner = generateMeterKey().publicKey;
 const NOW = Date.parse('2026-11-25T12:00:00Z');
-const meter: MeterSnapshot = { id: 'm-1', ownerWallet: owner, publicKey: key.publicKey, status: 'active', maxBaseUnits: '100000000000' };
+const meter: MeterSnapshot = { id: 'm-1', ownerWallet: owner, publicKey: key.publicKey, status: 'active', intervalSeconds: 60, maxKw: '6000' };
 const signed = signReading(key, { meter_id: 'm-1', timestamp: '2026-11-25T11:59:00Z', kwh_amount: '1.5', wallet_address: owner });
 const evaluate = (payload: Buffer | string) => evaluateReading('m-1', Buffer.from(payload), meter, NOW, { maxAgeMs: 86_400_000, maxFutureMs: 300_000 });
 

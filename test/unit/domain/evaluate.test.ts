@@ -7,7 +7,7 @@ const key = generateMeterKey();
 const owner = generateMeterKey().publicKey;
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const limits = { maxAgeMs: 86_400_000, maxFutureMs: 300_000 };
-const meter: MeterSnapshot = { id: 'm-1', ownerWallet: owner, publicKey: key.publicKey, status: 'active', maxBaseUnits: '100000000000' };
+const meter: MeterSnapshot = { id: 'm-1', ownerWallet: owner, publicKey: key.publicKey, status: 'active', intervalSeconds: 60, maxKw: '6000' }; // 100 kWh per reading
 
 function reading(over: Partial<Omit<SignedReading, 'signature'>> = {}): SignedReading {
   return signReading(key, { meter_id: 'm-1', timestamp: '2026-11-25T11:59:00Z', kwh_amount: '1.5', wallet_address: owner, ...over });
@@ -21,7 +21,7 @@ const reasonOf = (...args: Parameters<typeof evalWith>) => {
 
 describe('evaluateReading', () => {
   it('accepts a correctly signed reading and returns exact base units', () => {
-    const r = evalWith(reading({ kwh_amount: '12345.678901234' }), { ...meter, maxBaseUnits: '99999000000000' });
+    const r = evalWith(reading({ kwh_amount: '12345.678901234' }), { ...meter, maxKw: '999990000' });
     expect(r.ok && r.baseUnits).toBe(12_345_678_901_234n);
   });
 
@@ -40,8 +40,10 @@ describe('evaluateReading', () => {
     expect(reasonOf(reading({ kwh_amount: '0' }))).toBe('implausible_energy');
     expect(reasonOf(reading({ kwh_amount: '-1' }))).toBe('implausible_energy');
     expect(reasonOf(reading({ kwh_amount: '100.000000001' }))).toBe('implausible_energy');
-    expect(reasonOf(reading({ timestamp: '2026-11-24T11:59:59Z' }))).toBe('stale');
-    expect(reasonOf(reading({ timestamp: '2026-11-25T12:05:01Z' }))).toBe('future_timestamp');
+    expect(reasonOf(reading({ timestamp: '2026-11-25T11:59:01Z' }))).toBe('misaligned_timestamp');
+    expect(reasonOf(reading({ timestamp: '2026-11-25T11:59:00.000001Z' }))).toBe('misaligned_timestamp');
+    expect(reasonOf(reading({ timestamp: '2026-11-24T11:59:00Z' }))).toBe('stale');
+    expect(reasonOf(reading({ timestamp: '2026-11-25T12:06:00Z' }))).toBe('future_timestamp');
     expect(reasonOf(reading({ wallet_address: 'not-a-wallet' }))).toBe('invalid_wallet');
     expect(reasonOf(reading({ wallet_address: generateMeterKey().publicKey }))).toBe('wallet_mismatch');
   });
@@ -54,5 +56,6 @@ describe('evaluateReading', () => {
   it('accepts the cap exactly and timestamps with offsets', () => {
     expect(reasonOf(reading({ kwh_amount: '100' }))).toBe('accepted');
     expect(reasonOf(reading({ timestamp: '2026-11-25T13:59:00+02:00' }))).toBe('accepted');
+    expect(reasonOf(reading({ timestamp: '2026-11-25T11:59:00.000Z' }))).toBe('accepted'); // a zero fraction is still on the grid
   });
 });

@@ -21,7 +21,7 @@ describe('register variant of the v1 contract', () => {
   });
 
   it('accepts the vector for a registered meter and refuses kwh_amount or a negative register', () => {
-    const meter = { id: 'meter-001', ownerWallet: FIELDS.wallet_address, publicKey: 'FVen3X669xLzsi6N2V91DoiyzHzg1uAgqiT8jZ9nS96Z', status: 'active' as const, maxBaseUnits: '100000000000' };
+    const meter = { id: 'meter-001', ownerWallet: FIELDS.wallet_address, publicKey: 'FVen3X669xLzsi6N2V91DoiyzHzg1uAgqiT8jZ9nS96Z', status: 'active' as const, intervalSeconds: 900, maxKw: '400' };
     const now = Date.parse(FIELDS.timestamp) + 60_000;
     const limits = { maxAgeMs: 86_400_000, maxFutureMs: 300_000 };
     const bytes = (o: unknown) => Buffer.from(JSON.stringify(o));

@@ -13,6 +13,8 @@ describe('Grafana dashboard and provisioning', () => {
       'gridmint_readings_rejected_total', // … rejected by reason
       'gridmint_ingest_commit_seconds_bucket', // publish-to-commit p50/p99
       'gridmint_meters_connected',
+      'gridmint_meters_with_missing_intervals', // issue 8 §5: gaps visible
+      'gridmint_mqtt_connections_refused_total', // issue 8 §3: broker limits at work
       'gridmint_unminted_kwh',
       'gridmint_oldest_unminted_reading_age_seconds', // mint lag
       'gridmint_mint_transactions_total', // by outcome
