@@ -42,7 +42,7 @@ export function registerMeter(program: Command): void {
       const v = view(row);
       const cadence = row.reads === 'register' ? `register reads (${row.format})` : `every ${v.interval_seconds} s`;
       output(ctx, { ...v, mqtt_username: row.id, mqtt_password: password }, [
-        `meter ${row.id} registered (owner ${row.owner_wallet}, ${cadence}, at most ${v.max_kw} kW = ${v.max_kwh_per_interval} kWh per interval reading)`,
+        `meter ${row.id} registered (owner ${row.owner_wallet}, ${cadence}, at most ${v.max_kw} kW = ${v.max_kwh_per_interval} kWh per reading)`,
         `MQTT username: ${row.id}`,
         `MQTT password: ${password}`,
         'Store the password in the meter now; it is not shown again.',
@@ -61,7 +61,7 @@ export function registerMeter(program: Command): void {
         ctx,
         views,
         views.length
-          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\t${m.reads}/${m.format}\t${m.interval_seconds} s\t${m.max_kw} kW (${m.max_kwh_per_interval} kWh/reading)\tlast seen ${m.last_seen_at ?? 'never'}${m.on_hold_since ? `\tON HOLD since ${m.on_hold_since}` : ''}`)
+          ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\t${m.interval_seconds} s\t${m.max_kw} kW (${m.max_kwh_per_interval} kWh/reading)\tlast seen ${m.last_seen_at ?? 'never'}\t${m.reads}/${m.format}${m.on_hold_since ? `\tON HOLD since ${m.on_hold_since}` : ''}`)
           : 'no meters registered',
       );
     });

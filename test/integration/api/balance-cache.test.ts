@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
@@ -15,7 +16,7 @@ const bearer = (role: 'user' | 'admin', w?: string) => ({
 });
 const balance = (w: string) => gw.gateway.app.inject({ method: 'GET', url: `/api/tokens/balance/${w}`, headers: bearer('user', w) });
 const mint = (w: string, amount: string) =>
-  gw.gateway.app.inject({ method: 'POST', url: '/api/admin/tokens/mint', headers: bearer('admin'), payload: { wallet_address: w, amount, reason: 'balance cache test' } });
+  gw.gateway.app.inject({ method: 'POST', url: '/api/admin/tokens/mint', headers: { ...bearer('admin'), 'idempotency-key': randomUUID() }, payload: { wallet_address: w, amount, reason: 'balance cache test' } });
 const until = async (what: string, cond: () => Promise<boolean>, ms = 15_000) => {
   const end = Date.now() + ms;
   while (!(await cond())) {

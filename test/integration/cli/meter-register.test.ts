@@ -43,7 +43,7 @@ describe('gridmint meter add --reads register / meter rebase', () => {
     const add = await gridmint('meter', 'add', '--id', 'reg-1', '--wallet', owner, '--pubkey', key.publicKey, '--reads', 'register', '--max-kw', '10', '--json');
     expect(add.code, add.stderr).toBe(0);
     expect(JSON.parse(add.stdout)).toMatchObject({ id: 'reg-1', reads: 'register', format: 'json', max_kw: '10' });
-    const bad = await gridmint('meter', 'add', '--id', 'reg-2', '--wallet', owner, '--pubkey', key.publicKey, '--reads', 'register', '--register-modulus', '1000');
+    const bad = await gridmint('meter', 'add', '--id', 'reg-2', '--wallet', owner, '--pubkey', key.publicKey, '--reads', 'register', '--register-modulus', '0');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--register-modulus');
 
