@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { insertMeter } from '../../../src/store/meters.js';
@@ -41,8 +42,8 @@ describe('concurrent mint-from-reading', () => {
     const body = { reading_id: Number(id), wallet_address: owner };
     // The batch run starts before, among, or after the requests, so each side sometimes wins.
     const batchAt = [0, 10, 20][round - 1]!;
-    let batch: ReturnType<typeof gw.gateway.app.inject> | undefined;
-    const requests = [];
+    let batch: Promise<LightMyRequestResponse> | undefined;
+    const requests: Promise<LightMyRequestResponse>[] = [];
     for (let i = 0; i <= 20; i++) {
       if (i === batchAt) batch = gw.gateway.app.inject({ method: 'POST', url: '/api/admin/tokens/mint-run', headers: admin });
       if (i < 20) requests.push(gw.gateway.app.inject({ method: 'POST', url: '/api/tokens/mint-from-reading', headers: auth, payload: body }));
