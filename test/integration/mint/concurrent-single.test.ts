@@ -36,7 +36,7 @@ async function reading(kwh: string, minutesAgo: number): Promise<string> {
 const supply = async () => (await gw.gateway.app.inject({ method: 'GET', url: '/api/tokens/info' })).json().supply_base_units as string;
 
 describe('concurrent mint-from-reading', () => {
-  it.each([1, 2, 3])('20 requests for one reading plus a batch run (round %i): exactly one mint, no 5xx', async (round) => {
+  it.each([1, 2, 3])('20 requests for one reading plus a batch run (round %i): exactly one mint, no 5xx', { timeout: 90_000 }, async (round) => {
     const before = BigInt(await supply());
     const id = await reading(`${round}.000000007`, round * 10);
     const body = { reading_id: Number(id), wallet_address: owner };

@@ -45,7 +45,7 @@ async function setMintAuthority(from: Keypair, to: PublicKey): Promise<void> {
 }
 
 describe('a mint transaction that lands with an error', () => {
-  it('is marked failed, its readings released, rebuilt and minted exactly once', async () => {
+  it('is marked failed, its readings released, rebuilt and minted exactly once', { timeout: 60_000 }, async () => {
     const owners = [wallet(), wallet()];
     const ids = await h.readings([{ wallet: owners[0]!, kwh: '4' }, { wallet: owners[1]!, kwh: '0.25' }, { wallet: owners[0]!, kwh: '0.000000001' }]);
     const crashed = await h.minter({ hooks: crashAt('recorded') }).run('test');

@@ -29,7 +29,7 @@ async function supplyBaseUnits(): Promise<bigint> {
 }
 
 describe('signed MQTT publish → confirmed mint', () => {
-  it('mints exactly the accepted readings, once, to each meter owner', async () => {
+  it('mints exactly the accepted readings, once, to each meter owner', { timeout: 120_000 }, async () => {
     const meters: TestMeter[] = [];
     for (let i = 0; i < 3; i++) meters.push(await registerMeter(gw.db.pool));
     const amounts = [['1.000000001', '2.5', '0.000000001'], ['99.999999999', '0.1'], ['0.2', '0.3', '7']];

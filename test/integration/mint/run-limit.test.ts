@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('MINT_MAX_READINGS_PER_RUN', () => {
-  it('mints at most that many readings per run, oldest first, until none are left', async () => {
+  it('mints at most that many readings per run, oldest first, until none are left', { timeout: 60_000 }, async () => {
     const owners = [wallet(), wallet(), wallet()];
     const r = await gw.gateway.pool.query<{ id: string }>(
       `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)
