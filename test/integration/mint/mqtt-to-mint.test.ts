@@ -23,9 +23,11 @@ afterAll(async () => {
   await gw?.stop();
 });
 
+/** Read from the ledger itself (the public info endpoint is rate limited; polling it would 429). */
 async function supplyBaseUnits(): Promise<bigint> {
-  const res = await gw.gateway.app.inject({ method: 'GET', url: '/api/tokens/info' });
-  return res.statusCode === 200 ? BigInt(res.json().supply_base_units) : -1n;
+  const row = await gw.db.pool.query<{ mint_address: string }>('SELECT mint_address FROM token_mint');
+  const chain = createChainClient({ rpcUrl: gw.gateway.urls.ledger!, payer: Keypair.generate(), logger });
+  return row.rows[0] ? ((await chain.getMintInfo(row.rows[0].mint_address))?.supply ?? -1n) : -1n;
 }
 
 describe('signed MQTT publish → confirmed mint', () => {
@@ -74,7 +76,8 @@ describe('signed MQTT publish → confirmed mint', () => {
     expect(minted.rows[0]!.s).toBe('111.100000001');
 
     // Each owner holds exactly the sum of its meter's readings, read from the chain.
-    const mint = (await gw.gateway.app.inject({ method: 'GET', url: '/api/tokens/info' })).json().mint_address as string;
+    const mint = (await gw.db.pool.query<{ mint_address: string }>('SELECT mint_address FROM token_mint')).rows[0]!.mint_address;
+    expect((await gw.gateway.app.inject({ method: 'GET', url: '/api/tokens/info' })).json()).toMatchObject({ mint_address: mint, supply_base_units: total.toString() });
     const chain = createChainClient({ rpcUrl: gw.gateway.urls.ledger!, payer: Keypair.generate(), logger });
     for (const [owner, units] of expectedByOwner) expect(await chain.getTokenBalance(mint, owner)).toBe(units);
 
