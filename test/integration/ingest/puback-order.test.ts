@@ -38,7 +38,7 @@ async function rawConnect(m: TestMeter): Promise<RawClient> {
   socket.on('error', () => {});
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const send = (p: Packet) => socket.write(mqttPacket.generate(p));
-  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `order-${m.id}`, keepalive: 60, username: m.id, password: Buffer.from(m.password) });
+  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(m.password) });
   await until(() => connack !== null, 10_000, 'CONNACK');
   expect(connack).toBe(0);
   return { acks, send, close: () => socket.destroy() };

@@ -73,7 +73,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'gridmint-audit-'));
   const gw = await startTestGateway({ JWT_SECRET: SECRET, MINT_ENABLED: false, SOLANA_CLUSTER: 'localnet', DATA_DIR: dataDir }, { db });
   try {
-    await insertMeter(db.pool, { id: 'audit-meter', ownerWallet: owners[0]!, publicKey: wallet(), maxKwh: '100', passwordHash: 'x' });
+    await insertMeter(db.pool, { id: 'audit-meter', ownerWallet: owners[0]!, publicKey: wallet(), passwordHash: 'x' });
     await db.pool.query(
       `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at)
        SELECT 'audit-meter', w, k::numeric, now() - make_interval(mins => i::int), 'sig', now()

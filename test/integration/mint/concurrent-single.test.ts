@@ -18,7 +18,7 @@ const admin = { authorization: `Bearer ${signToken(SECRET, { sub: 'admin', role:
 
 beforeAll(async () => {
   gw = await startTestGateway({ JWT_SECRET: SECRET, MINT_ENABLED: false, SOLANA_CLUSTER: 'localnet' });
-  await insertMeter(gw.gateway.pool, { id: 'race-meter', ownerWallet: owner, publicKey: wallet(), maxKwh: '100', passwordHash: 'x' });
+  await insertMeter(gw.gateway.pool, { id: 'race-meter', ownerWallet: owner, publicKey: wallet(), passwordHash: 'x' });
 });
 afterAll(async () => {
   await gw?.stop();

@@ -11,7 +11,7 @@ const admin = { authorization: `Bearer ${signToken(SECRET, { sub: 'admin', role:
 
 beforeAll(async () => {
   gw = await startTestGateway({ JWT_SECRET: SECRET, MINT_ENABLED: false, SOLANA_CLUSTER: 'localnet', MINT_MAX_READINGS_PER_RUN: 4 });
-  await insertMeter(gw.gateway.pool, { id: 'limit-meter', ownerWallet: wallet(), publicKey: wallet(), maxKwh: '100', passwordHash: 'x' });
+  await insertMeter(gw.gateway.pool, { id: 'limit-meter', ownerWallet: wallet(), publicKey: wallet(), passwordHash: 'x' });
 });
 afterAll(async () => {
   await gw?.stop();

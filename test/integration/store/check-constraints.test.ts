@@ -39,7 +39,8 @@ afterAll(async () => db?.drop());
 /** [constraint, what it refuses, a statement that breaks exactly that rule on the valid rows] */
 const CASES: [string, string, string][] = [
   ['meters_id_check', 'meter ids outside [A-Za-z0-9._-]{1,64}', "INSERT INTO meters (id, owner_wallet, public_key, mqtt_password_hash) VALUES ('bad id!', 'w', 'k', 'h')"],
-  ['meters_max_kwh_check', 'a zero per-reading cap', "UPDATE meters SET max_kwh = 0"],
+  ['meters_max_kw_check', 'a zero rated power', 'UPDATE meters SET max_kw = 0'],
+  ['meters_interval_seconds_check', 'an interval that does not divide a day', 'UPDATE meters SET interval_seconds = 7'],
   ['meters_status_check', 'an unknown meter status', "UPDATE meters SET status = 'deleted'"],
   ['meter_readings_energy', 'an interval reading of 0 kWh', 'UPDATE meter_readings SET kwh_amount = 0 WHERE id = 2'],
   ['meter_readings_energy', 'a negative reading', 'UPDATE meter_readings SET kwh_amount = -0.000000001 WHERE id = 2'],
