@@ -54,8 +54,21 @@ export interface AuditReport {
   wallet_mismatches: WalletMismatch[];
   /** every operator mint ever recorded, with its idempotency key, admin and reason */
   operator_mints: AuditedOperatorMint[];
+  /** the named checks that failed (empty when ok); see AUDIT_CHECKS */
+  failed_checks: AuditCheck[];
   ok: boolean;
 }
+
+/** What the audit checks, by the name it reports when one fails. */
+export const AUDIT_CHECKS = {
+  mint_exists: 'the recorded mint exists on this chain',
+  supply_matches_records: 'on-chain supply = minted readings + confirmed operator mints, in base units',
+  outbox_matches_records: 'confirmed outbox transactions add up to the same total',
+  minted_readings_confirmed: 'every minted reading points at a confirmed outbox transaction',
+  minted_reading_signatures: "every minted reading records its confirmed transaction's signature",
+  wallet_balances: "each wallet's on-chain balance = its recorded total",
+} as const;
+export type AuditCheck = keyof typeof AUDIT_CHECKS;
 
 /**
  * The full invariant: the supply equals the recorded total, the confirmed outbox rows add up to
@@ -75,6 +88,13 @@ export async function auditSupply(o: { pool: Pool; chain: ChainClient; metrics?:
     if (want !== have) mismatches.push({ wallet: w, chain_base_units: have.toString(), recorded_base_units: want.toString() });
   }
   o.metrics?.supplyDrift.set(Number(drift));
+  const failed: AuditCheck[] = [];
+  if (info === null) failed.push('mint_exists');
+  if (drift !== 0n) failed.push('supply_matches_records');
+  if (BigInt(t.confirmedOutboxBaseUnits) !== recorded) failed.push('outbox_matches_records');
+  if (t.unconfirmedReadings > 0) failed.push('minted_readings_confirmed');
+  if (t.signatureMismatches > 0) failed.push('minted_reading_signatures');
+  if (mismatches.length > 0) failed.push('wallet_balances');
   return {
     mint: o.mintAddress,
     supply_base_units: supply.toString(),
@@ -88,6 +108,7 @@ export async function auditSupply(o: { pool: Pool; chain: ChainClient; metrics?:
     wallets_checked: wallets.length,
     wallet_mismatches: mismatches,
     operator_mints: await listOperatorMints(o.pool),
-    ok: info !== null && drift === 0n && BigInt(t.confirmedOutboxBaseUnits) === recorded && t.inconsistentReadings === 0 && mismatches.length === 0,
+    failed_checks: failed,
+    ok: failed.length === 0,
   };
 }

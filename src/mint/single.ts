@@ -38,7 +38,9 @@ export async function mintOneReading(d: MintDeps, target: BuildTarget, readingId
   if (r.mint_outbox_id) throw conflict('mint_pending', `reading ${readingId} is claimed by pending mint transaction ${r.mint_outbox_id}`);
   const plan = planBatch([r]);
   if (plan.wallets.length === 0) throw badRequest('unmintable_reading', plan.skipped[0]?.reason ?? 'reading cannot be minted');
-  const rows = await buildAndRecord(d, target, plan.wallets, 'readings');
+  // Lookup-table work (creating/extending tables) is only safe under the mint lock, which this
+  // request path does not hold; one transfer gains nothing from a table anyway, so it goes legacy.
+  const rows = await buildAndRecord({ ...d, lookupTables: null }, target, plan.wallets, 'readings');
   if (!rows) throw conflict('mint_pending', `reading ${readingId} was claimed by a concurrent mint`);
   return sendAndSettle(d, rows, plan.wallets[0]!.baseUnits, deadlineMs);
 }

@@ -15,10 +15,14 @@ export interface RecordedTotals {
   unresolvedOutbox: number;
   /** minted readings whose outbox row is not confirmed or has another signature (must be 0) */
   inconsistentReadings: number;
+  /** …of which: outbox row missing or not confirmed */
+  unconfirmedReadings: number;
+  /** …of which: outbox row confirmed, but under another signature than the reading records */
+  signatureMismatches: number;
 }
 
 export async function recordedTotals(pool: pg.Pool): Promise<RecordedTotals> {
-  const r = await pool.query<{ readings: string; operator: string; outbox: string; unresolved: string; bad: string }>(`
+  const r = await pool.query<{ readings: string; operator: string; outbox: string; unresolved: string; unconfirmed: string; badsig: string }>(`
     SELECT
       (SELECT coalesce(sum(kwh_amount), 0)::text FROM meter_readings WHERE minted) AS readings,
       (SELECT coalesce(sum(p.amount), 0)::text FROM operator_mints p JOIN mint_outbox o ON o.id = p.outbox_id
@@ -26,14 +30,18 @@ export async function recordedTotals(pool: pg.Pool): Promise<RecordedTotals> {
       (SELECT coalesce(sum(total_base_units), 0)::text FROM mint_outbox WHERE status = 'confirmed') AS outbox,
       (SELECT count(*) FROM mint_outbox WHERE status IN ('pending', 'sent')) AS unresolved,
       (SELECT count(*) FROM meter_readings m LEFT JOIN mint_outbox o ON o.id = m.mint_outbox_id
-        WHERE m.minted AND (o.status IS DISTINCT FROM 'confirmed' OR o.signature IS DISTINCT FROM m.mint_tx_signature)) AS bad`);
+        WHERE m.minted AND o.status IS DISTINCT FROM 'confirmed') AS unconfirmed,
+      (SELECT count(*) FROM meter_readings m JOIN mint_outbox o ON o.id = m.mint_outbox_id
+        WHERE m.minted AND o.status = 'confirmed' AND o.signature IS DISTINCT FROM m.mint_tx_signature) AS badsig`);
   const row = r.rows[0]!;
   return {
     readingsKwh: row.readings,
     operatorKwh: row.operator,
     confirmedOutboxBaseUnits: row.outbox,
     unresolvedOutbox: Number(row.unresolved),
-    inconsistentReadings: Number(row.bad),
+    inconsistentReadings: Number(row.unconfirmed) + Number(row.badsig),
+    unconfirmedReadings: Number(row.unconfirmed),
+    signatureMismatches: Number(row.badsig),
   };
 }
 

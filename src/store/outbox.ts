@@ -43,8 +43,9 @@ const COLUMNS = `id, kind, status, signature, blockhash, last_valid_block_height
 
 /**
  * Inserts the rows and claims their readings, all or nothing. Returns the new ids in input order,
- * or null when some reading was claimed or minted by someone else since it was read (the caller
- * re-reads and rebuilds; nothing was written).
+ * or null when some reading was claimed or minted by someone else since it was read, or an
+ * identical transaction was recorded by someone else (the caller re-reads and rebuilds; nothing
+ * was written).
  */
 export async function recordOutbox(
   pool: pg.Pool,
@@ -96,9 +97,19 @@ export async function recordOutbox(
       return ids;
     });
   } catch (err) {
-    if (err instanceof Conflict) return null;
+    if (err instanceof Conflict || isSignatureTaken(err)) return null;
     throw err;
   }
+}
+
+/**
+ * Two callers that build the same transfers against the same blockhash sign byte-identical
+ * transactions, so the second insert hits the unique signature. That is the same race as a lost
+ * claim: the first caller's row covers these readings, and nothing of ours was written.
+ */
+function isSignatureTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === 'mint_outbox_signature_key';
 }
 
 export async function markSent(pool: pg.Pool, id: string, refusal: string | null): Promise<void> {

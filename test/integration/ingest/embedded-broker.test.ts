@@ -78,9 +78,15 @@ describe('embedded broker: ingestion', () => {
     const c = await connectMeter(url, m);
     try {
       await setMeterStatus(t.db.pool, m.id, 'suspended');
-      await new Promise((r) => setTimeout(r, 2_100)); // the registry cache TTL
-      await publish(c, `meters/${m.id}/readings`, JSON.stringify(reading(m)));
-      expect(await count(t.db.pool, "SELECT 1 FROM rejected_readings WHERE meter_id = $1 AND reason = 'meter_inactive'", [m.id])).toBe(1);
+      // Readings are taken until the meter cache notices (its TTL); then the next one is refused.
+      const suspendedAt = Date.now();
+      const refused = () => count(t.db.pool, "SELECT 1 FROM rejected_readings WHERE meter_id = $1 AND reason = 'meter_inactive'", [m.id]);
+      await until(async () => {
+        await publish(c, `meters/${m.id}/readings`, JSON.stringify(reading(m)));
+        return (await refused()) > 0;
+      }, 15_000, 'a reading refused as meter_inactive');
+      expect(await refused()).toBe(1);
+      expect(Date.now() - suspendedAt).toBeLessThan(15_000);
       // and it can no longer connect
       await expect(connectMeter(url, m)).rejects.toThrow(/bad username or password|Not authorized/i);
     } finally {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON_STATUS } from '../../../src/api/routes/readings.js';
 import { REJECT_REASONS } from '../../../src/domain/reasons.js';
@@ -6,6 +8,25 @@ import { withTransaction } from '../../../src/store/pool.js';
 import { insertReadings, type ReadingRow } from '../../../src/store/readings.js';
 import { insertQuarantine, listQuarantine } from '../../../src/store/rejected.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+
+/**
+ * `reason → status` from the README's "Over HTTP" table (rows like "| 422 | `stale`, `conflict` |"),
+ * for every reason code named in a row; a reason named under two statuses is an error.
+ */
+function readmeSubmitStatuses(): Map<string, number> {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  const section = readme.slice(readme.indexOf('### Over HTTP'), readme.indexOf('## Brokers'));
+  const reasons = new Set<string>(REJECT_REASONS);
+  const out = new Map<string, number>();
+  for (const m of section.matchAll(/^\| (\d{3}) \| (.*) \|$/gm)) {
+    for (const c of m[2]!.matchAll(/`([a-z_]+)`/g)) {
+      if (!reasons.has(c[1]!)) continue;
+      if (out.has(c[1]!) && out.get(c[1]!) !== Number(m[1])) throw new Error(`README lists ${c[1]} under ${out.get(c[1]!)} and ${m[1]}`);
+      out.set(c[1]!, Number(m[1]));
+    }
+  }
+  return out;
+}
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -50,8 +71,13 @@ describe('insertReadings: the database decides duplicate vs conflict', () => {
 });
 
 describe('what meters and HTTP clients are told', () => {
-  it('maps every reason code to a 4xx status', () => {
-    for (const r of REJECT_REASONS) expect(REASON_STATUS[r]).toBeGreaterThanOrEqual(400);
+  it("answers each reason code over HTTP with the status in the README's submit table", () => {
+    const documented = readmeSubmitStatuses();
+    // forbidden_topic can only happen on MQTT (HTTP has no topic), so the HTTP table omits it.
+    const httpReasons = REJECT_REASONS.filter((r) => r !== 'forbidden_topic');
+    expect(Object.fromEntries(httpReasons.map((r) => [r, documented.get(r)]))).toEqual(
+      Object.fromEntries(httpReasons.map((r) => [r, REASON_STATUS[r]])),
+    );
   });
 
   it('publishes a compact status document', () => {

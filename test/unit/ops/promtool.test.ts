@@ -4,12 +4,20 @@ import { ALERTS_FILE, ROOT } from './ops-files.js';
 
 /**
  * The alert rules and the scrape config as Prometheus itself reads them. promtool ships in
- * Debian's `prometheus` package (`apt-get install -y prometheus`); without it these checks are
- * skipped with a notice, and the structural checks in alerts.test.ts still run.
+ * Debian's `prometheus` package (`apt-get install -y prometheus`; `.ci/run` installs it). In CI
+ * (CI=true) a missing promtool FAILS this file, so the alert thresholds cannot silently go
+ * untested; on a developer machine without it these checks skip with a notice.
  */
 const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
 const hasPromtool = probe.status === 0;
-if (!hasPromtool) console.log('[skip] promtool not found: install Debian package `prometheus` to check and unit-test the alert rules');
+const inCi = /^(1|true)$/i.test(process.env.CI ?? '');
+if (!hasPromtool && !inCi) console.log('[skip] promtool not found: install Debian package `prometheus` to check and unit-test the alert rules');
+
+describe.runIf(inCi)('promtool in CI', () => {
+  it('is installed (Debian package prometheus), so the alert rules are really tested', () => {
+    expect(probe.status, 'promtool not found on PATH: apt-get install -y prometheus').toBe(0);
+  });
+});
 
 function promtool(...args: string[]) {
   const r = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
