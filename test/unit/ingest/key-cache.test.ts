@@ -8,7 +8,7 @@ import { createKeyCache } from '../../../src/ingest/key-cache.js';
 describe('meter key cache (verifier side)', () => {
   it('decodes each key once, including keys that are not keys', () => {
     const calls: string[] = [];
-    const keys = createKeyCache(10, (k) => (calls.push(k), decodePublicKey(k)));
+    const keys = createKeyCache((k) => (calls.push(k), decodePublicKey(k)), 10);
     const { publicKey } = generateMeterKey();
     const first = keys(publicKey);
     expect(keys(publicKey)).toBe(first);
@@ -18,9 +18,20 @@ describe('meter key cache (verifier side)', () => {
     expect(calls).toEqual([publicKey, 'not-base58-0OIl']);
   });
 
+  it('does not keep a decoder failure: a bad key is tried again', () => {
+    let n = 0;
+    const keys = createKeyCache((k) => {
+      n++;
+      throw new Error(`bad ${k}`);
+    }, 10);
+    expect(() => keys('x')).toThrow('bad x');
+    expect(() => keys('x')).toThrow('bad x');
+    expect(n).toBe(2);
+  });
+
   it('stays bounded: a full cache starts over', () => {
     const calls: string[] = [];
-    const keys = createKeyCache(2, (k) => (calls.push(k), null));
+    const keys = createKeyCache((k) => (calls.push(k), null), 2);
     keys('a');
     keys('b');
     keys('c'); // full: cleared, then c stored
@@ -30,7 +41,7 @@ describe('meter key cache (verifier side)', () => {
 
   it('verification gives the same answers with and without it', () => {
     const key = generateMeterKey();
-    const keys = createKeyCache();
+    const keys = createKeyCache(decodePublicKey, 10);
     const msg = Buffer.from('a canonical reading');
     const good = bs58.encode(sign(null, msg, key.privateKey));
     const other = bs58.encode(sign(null, Buffer.from('something else'), key.privateKey));
