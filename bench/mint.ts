@@ -22,6 +22,7 @@ import { auditSupply } from '../src/mint/audit.js';
 import { createMinter, type RunReport } from '../src/mint/minter.js';
 import { insertMeter } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
+import { pgTypes } from '../src/store/pool.js';
 
 const WALLETS = Number(process.env.BENCH_MINT_WALLETS ?? 2_000); // smaller for a smoke run
 const READINGS = 5 * WALLETS;
@@ -44,7 +45,7 @@ async function main() {
   url.pathname = `/${name}`;
   const dir = mkdtempSync(join(tmpdir(), 'gridmint-bench-mint-'));
   const ledger = createLocalLedger({ host: '127.0.0.1', port: 0, stateFile: join(dir, 'ledger', 'ledger.bin'), logger });
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 8 });
+  const pool = new pg.Pool({ connectionString: url.toString(), types: pgTypes, max: 8 });
   try {
     await migrate(url.toString(), logger);
     await ledger.start();

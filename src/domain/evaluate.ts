@@ -83,6 +83,8 @@ export function evaluateReading(
   meter: MeterSnapshot | null,
   nowMs: number,
   limits: EvaluationLimits,
+  /** the verifier's cached base58 decoding of meter keys (default: decode every time) */
+  decodeKey?: (publicKeyB58: string) => Buffer | null,
 ): Evaluation {
   if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
   let text: string;
@@ -112,7 +114,7 @@ export function evaluateReading(
   if (r.meter_id !== topicMeterId) return reject('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
   if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
   if (meter.status !== 'active') return reject('meter_inactive', `status ${meter.status}`, r.meter_id);
-  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature)) {
+  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature, decodeKey)) {
     return reject('bad_signature', 'ed25519 verification failed', r.meter_id);
   }
   if (!isValidPublicKey(r.wallet_address)) return reject('invalid_wallet', r.wallet_address, r.meter_id);

@@ -15,26 +15,16 @@ export function isValidPublicKey(b58: string): boolean {
   return decodePublicKey(b58) !== null;
 }
 
-// Decoding base58 costs about as much as a fast verify, so keep each meter's raw key.
-const keyCache = new Map<string, Buffer | null>();
-const KEY_CACHE_MAX = 100_000;
-
-function rawKey(publicKeyB58: string): Buffer | null {
-  let key = keyCache.get(publicKeyB58);
-  if (key !== undefined) return key;
-  key = decodePublicKey(publicKeyB58);
-  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-  keyCache.set(publicKeyB58, key);
-  return key;
-}
+/** Turns a base58 public key into its 32 raw bytes (null: not a key); a verifier may cache it. */
+export type KeyDecoder = (publicKeyB58: string) => Buffer | null;
 
 /**
  * ed25519 verification of `message` against a base58 signature and base58 public key, with
  * libsodium: about twice the throughput of node:crypto here (signature checks are the ingest
  * ceiling), and strict — it also refuses malleable (non-canonical) signatures and small-order keys.
  */
-export function verifyEd25519(publicKeyB58: string, message: Uint8Array, signatureB58: string): boolean {
-  const key = rawKey(publicKeyB58);
+export function verifyEd25519(publicKeyB58: string, message: Uint8Array, signatureB58: string, decodeKey: KeyDecoder = decodePublicKey): boolean {
+  const key = decodeKey(publicKeyB58);
   if (!key) return false;
   let sig: Uint8Array;
   try {

@@ -88,16 +88,6 @@ export function parseOcmfPublicKey(input: string): ParsedKey {
   return { key, curve, spkiHex: key.export({ format: 'der', type: 'spki' }).toString('hex') };
 }
 
-const keyCache = new Map<string, ParsedKey>();
-function cachedKey(spkiHex: string): ParsedKey {
-  let k = keyCache.get(spkiHex);
-  if (!k) {
-    if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(spkiHex, (k = parseOcmfPublicKey(spkiHex)));
-  }
-  return k;
-}
-
 /** OBIS without the optional `.FF` / `*255` suffix, so 1-0:1.8.0.FF matches 1-0:1.8.0. */
 export function normaliseObis(obis: string): string {
   return obis.trim().replace(/(\.FF|\*255)$/i, '');
@@ -140,9 +130,10 @@ function decodeSignature(sig: { [k: string]: ExactJson }): Buffer | string {
 
 /**
  * Parse → verify → extract the meter's register reads. Signature first: nothing from an
- * unauthenticated record is looked at beyond what verification needs.
+ * unauthenticated record is looked at beyond what verification needs. `parseKey` is the verifier's
+ * cached parseOcmfPublicKey (default: parse every time).
  */
-export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter): OcmfOutcome {
+export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter, parseKey: (spkiHex: string) => ParsedKey = parseOcmfPublicKey): OcmfOutcome {
   const bad = (reason: Exclude<OcmfOutcome, { ok: true }>['reason'], detail: string): OcmfOutcome => ({ ok: false, reason, detail });
   if (bytes.byteLength > MAX_OCMF_BYTES) return bad('too_large', `${bytes.byteLength} bytes`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -175,7 +166,7 @@ export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter): OcmfOutcome {
   if (typeof der === 'string') return bad('bad_signature', der);
   let key: ParsedKey;
   try {
-    key = cachedKey(meter.publicKey);
+    key = parseKey(meter.publicKey);
   } catch (err) {
     return bad('bad_signature', `registered key: ${(err as Error).message}`);
   }

@@ -2,7 +2,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { canonicalBytes } from './canonical.js';
 import { parseReadingJson, type EvaluationLimits, type MeterSnapshot } from './evaluate.js';
-import { isValidPublicKey, verifyEd25519 } from './keys.js';
+import { isValidPublicKey, verifyEd25519, type KeyDecoder } from './keys.js';
 import { MAX_PAYLOAD_BYTES, METER_ID_PATTERN } from './reading.js';
 import type { RejectReason } from './reasons.js';
 
@@ -50,7 +50,15 @@ export function timeProblem(iso: string, nowMs: number, limits: EvaluationLimits
 }
 
 /** The same checks, in the same order, as evaluateReading; energy is judged later, against the stored reads. */
-export function evaluateRegisterReading(topicMeterId: string, payload: Uint8Array, meter: MeterSnapshot | null, nowMs: number, limits: EvaluationLimits): RegisterEvaluation {
+export function evaluateRegisterReading(
+  topicMeterId: string,
+  payload: Uint8Array,
+  meter: MeterSnapshot | null,
+  nowMs: number,
+  limits: EvaluationLimits,
+  /** the verifier's cached base58 decoding of meter keys (default: decode every time) */
+  decodeKey?: KeyDecoder,
+): RegisterEvaluation {
   const reject = (reason: RejectReason, detail: string, meterId: string | null): RegisterEvaluation => ({ ok: false, reason, detail, meterId });
   if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
   const json = parseReadingJson(payload);
@@ -65,7 +73,7 @@ export function evaluateRegisterReading(topicMeterId: string, payload: Uint8Arra
   if (r.meter_id !== topicMeterId) return reject('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
   if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
   if (meter.status !== 'active') return reject('meter_inactive', `status ${meter.status}`, r.meter_id);
-  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature)) {
+  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature, decodeKey)) {
     return reject('bad_signature', 'ed25519 verification failed', r.meter_id);
   }
   if (!isValidPublicKey(r.wallet_address)) return reject('invalid_wallet', r.wallet_address, r.meter_id);

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { ChainUnavailableError } from '../chain/errors.js';
 import { anchorMemo } from '../domain/erc.js';
+import { backoffDelay } from '../lib/backoff.js';
+import { startPeriodic, type Periodic } from '../lib/periodic.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import { claimUnanchored, countUnanchored, markAnchorFailed, markAnchored } from '../store/certificate-anchors.js';
@@ -31,7 +33,7 @@ export interface AnchorJob {
 
 /** Retry delay after `attempts` failed sends: 2 s doubling, capped at 5 minutes. */
 export function anchorBackoffMs(attempts: number): number {
-  return Math.min(300_000, 2_000 * 2 ** Math.max(0, Math.min(attempts - 1, 20)));
+  return backoffDelay(attempts - 1, { initialMs: 2_000, maxMs: 300_000 });
 }
 
 /**
@@ -46,7 +48,7 @@ export function createAnchorJob(opts: AnchorJobOptions): AnchorJob {
   const intervalMs = opts.intervalMs ?? 10_000;
   const batch = opts.batch ?? 50;
   const leaseMs = opts.leaseMs ?? 60_000;
-  let timer: NodeJS.Timeout | null = null;
+  let job: Periodic | null = null;
   let running: Promise<number> | null = null;
   let again = false;
   let stopped = true;
@@ -94,25 +96,16 @@ export function createAnchorJob(opts: AnchorJobOptions): AnchorJob {
     return running;
   };
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void tick().finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  };
-
   return {
     start() {
       if (!stopped) return;
       stopped = false;
-      void tick();
-      schedule();
+      job = startPeriodic({ name: 'erc-anchor', everyMs: intervalMs, run: tick });
     },
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
+      await job?.stop();
+      job = null;
       await running;
     },
     kick() {

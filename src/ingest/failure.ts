@@ -1,3 +1,5 @@
+import { createBackoff } from '../lib/backoff.js';
+
 /**
  * What kind of failure an ingest step hit, which decides what happens to the messages involved:
  * - `transient`: the server or the connection is the problem (lost connection, serialization
@@ -92,7 +94,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * rethrows the last error as is.
  */
 export async function withRetry<T>(operation: string, fn: () => Promise<T>, unknownTries: number, hooks: RetryHooks): Promise<T> {
-  let delay = 100;
+  const backoff = createBackoff({ initialMs: 100, maxMs: 5_000 });
   let unknown = 0;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -108,8 +110,8 @@ export async function withRetry<T>(operation: string, fn: () => Promise<T>, unkn
         if (await hooks.databaseAnswers()) throw new GaveUp('unknown', err);
         unknown = 0;
       }
+      const delay = backoff.next();
       for (let waited = 0; waited < delay && !hooks.aborted(); waited += 50) await sleep(50);
-      delay = Math.min(delay * 2, 5_000);
     }
   }
 }

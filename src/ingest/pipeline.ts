@@ -27,7 +27,7 @@ interface Chunk {
 }
 
 // Most messages sent to one verify worker at once: big enough to amortise postMessage, small
-// enough that a chunk never keeps a worker busy for more than ~15 ms.
+// enough that no chunk keeps a worker busy long while others wait behind it.
 const CHUNK_MAX = 100;
 // Write transactions open at once. Two overlapping transactions measured no better than one on
 // 2 cores (the commit path is not the bottleneck; CPU is), and one keeps the meters rows' FK

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import { meterIdFromTopic, topicForStatus } from '../domain/reading.js';
+import { createBackoff } from '../lib/backoff.js';
 import { statusPayload, type IngestResult, type IngestSink } from './types.js';
 
 export interface ConnectionOptions {
@@ -39,7 +40,7 @@ export class PipelinedConnection {
   private pingTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private lastHeard = 0;
-  private delay = 250;
+  private reconnectBackoff = createBackoff({ initialMs: 250, maxMs: 5_000 });
   private closed = false;
   private corked = false;
   subscribed = false;
@@ -102,7 +103,7 @@ export class PipelinedConnection {
       case 'suback':
         if (p.granted[0] === 128) return this.drop(gen, `broker refused the subscription to ${this.o.filter} (check the ACL)`);
         this.subscribed = true;
-        this.delay = 250;
+        this.reconnectBackoff.reset();
         this.o.log.info({ clientId: this.o.clientId }, 'subscribed to meter readings');
         this.o.onState();
         return;
@@ -192,8 +193,7 @@ export class PipelinedConnection {
     if (wasUp && this.recentDrops.length >= 3) {
       this.o.log.error({ clientId: this.o.clientId, drops_30s: this.recentDrops.length }, 'the broker keeps closing this subscriber right after it connects: is another gateway using the same MQTT_CLIENT_ID? Each instance needs its own');
     }
-    this.reconnectTimer = setTimeout(() => this.start(), this.delay);
-    this.delay = Math.min(this.delay * 2, 5_000);
+    this.reconnectTimer = setTimeout(() => this.start(), this.reconnectBackoff.next());
   }
 
   /** Sends the PUBACKs that are due, then disconnects cleanly (the session stays on the broker). */

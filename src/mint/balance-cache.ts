@@ -1,3 +1,5 @@
+import { startPeriodic } from '../lib/periodic.js';
+
 /**
  * Token balances served from memory so a balance request does not wait on the chain.
  *
@@ -119,8 +121,7 @@ export function createBalanceCache(o: BalanceCacheOptions) {
       else if (t - e.at.getTime() >= o.maxAgeMs / 2 && !flights.has(w)) void fetch(w);
     }
   };
-  const timer = keepWarmMs > 0 ? setInterval(keepWarm, Math.max(50, Math.floor(o.maxAgeMs / 4))) : null;
-  timer?.unref();
+  const keepWarmJob = keepWarmMs > 0 ? startPeriodic({ name: 'balance-keep-warm', everyMs: Math.max(50, Math.floor(o.maxAgeMs / 4)), run: keepWarm, runAtStart: false }) : null;
 
   return {
     async get(wallet: string): Promise<Balance> {
@@ -135,7 +136,7 @@ export function createBalanceCache(o: BalanceCacheOptions) {
       return fetch(wallet);
     },
     stop: () => {
-      if (timer) clearInterval(timer);
+      void keepWarmJob?.stop();
     },
     invalidate(wallets: readonly string[]): void {
       for (const w of wallets) {

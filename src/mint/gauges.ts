@@ -1,3 +1,4 @@
+import { startPeriodic, type Periodic } from '../lib/periodic.js';
 import { kwhMetricValue, numericToBaseUnits } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import { unmintedStats } from '../store/mint-readings.js';
@@ -11,13 +12,14 @@ export async function refreshUnmintedGauges(pool: Pool, metrics: Metrics): Promi
 }
 
 /** Refreshes the gauges every intervalMs between runs, so lag shows even when minting is stuck. */
-export function startGaugeRefresh(pool: Pool, metrics: Metrics, chainProbe?: () => Promise<unknown>, intervalMs = 15_000): { stop(): void } {
-  const tick = () => {
-    void refreshUnmintedGauges(pool, metrics).catch(() => {});
-    if (chainProbe) void chainProbe().then(() => metrics.chainUp.set(1), () => metrics.chainUp.set(0));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  tick();
-  return { stop: () => clearInterval(timer) };
+export function startGaugeRefresh(pool: Pool, metrics: Metrics, chainProbe?: () => Promise<unknown>, intervalMs = 15_000): Periodic {
+  return startPeriodic({
+    name: 'mint-gauges',
+    everyMs: intervalMs,
+    run: () =>
+      Promise.allSettled([
+        refreshUnmintedGauges(pool, metrics),
+        chainProbe?.().then(() => metrics.chainUp.set(1), () => metrics.chainUp.set(0)),
+      ]),
+  });
 }

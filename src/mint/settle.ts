@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ChainClient } from '../chain/client.js';
 import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
 import { kwhMetricValue } from '../domain/kwh.js';
+import { createBackoff } from '../lib/backoff.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { LookupTables } from './lookup-tables.js';
 import { confirmOutbox, markSent, releaseOutbox, type OutboxRow } from '../store/outbox.js';
@@ -112,7 +113,7 @@ export async function settle(
   const open = new Map(rows.map((r) => [r.id, r]));
   const deadline = Date.now() + opts.deadlineMs;
   const resendMs = opts.resendMs ?? 2_000;
-  let backoff = 250;
+  const backoff = createBackoff({ initialMs: 250, maxMs: 5_000 });
   let passes = 0;
 
   const resolve = async (t: Tracked, outcome: 'confirmed' | 'expired' | 'failed', why: string | null) => {
@@ -160,13 +161,13 @@ export async function settle(
         const resend = missing.filter((t) => height <= t.lastValidBlockHeight && (t.status === 'pending' || now - t.lastSendAt >= resendMs));
         await sendAll(d, resend);
       }
-      backoff = 250;
+      backoff.reset();
     } catch (err) {
       if (!(err instanceof ChainUnavailableError)) throw err;
-      d.logger.warn({ outbox_ids: [...open.keys()].slice(0, 20), open: open.size, err: err.message, retry_ms: backoff }, 'chain unavailable while confirming mint transactions');
+      const retryMs = backoff.next();
+      d.logger.warn({ outbox_ids: [...open.keys()].slice(0, 20), open: open.size, err: err.message, retry_ms: retryMs }, 'chain unavailable while confirming mint transactions');
       if (passes >= (opts.maxPasses ?? Infinity)) break;
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, 5_000);
+      await sleep(retryMs);
       continue;
     }
     if (open.size > 0) await sleep(opts.pollMs ?? 250);

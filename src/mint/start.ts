@@ -69,7 +69,7 @@ export async function startMinting(o: {
   return {
     minter,
     async stop() {
-      gauges.stop();
+      await gauges.stop();
       await (job ? job.stop() : minter.stop());
     },
   };

@@ -7,6 +7,7 @@ import { readOrCreateSecret } from '../data-dir.js';
 import { EmbeddedPostgresError } from './embedded-errors.js';
 import { placeEmbeddedPostgres, type PlacementOptions } from './embedded-placement.js';
 import { initCluster, startServer } from './embedded-process.js';
+import { pgTypes } from './pool.js';
 
 export { EmbeddedPostgresError } from './embedded-errors.js';
 
@@ -81,7 +82,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new pg.Client({ connectionString: adminUrl, types: pgTypes });
   client.on('error', () => {}); // a dropped connection surfaces as the query's rejection
   await client.connect();
   try {

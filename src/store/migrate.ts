@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { pgTypes } from './pool.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -16,7 +17,7 @@ export async function migrate(databaseUrl: string, logger: Logger): Promise<stri
   // node-pg-migrate stays resident once imported; most starts have nothing to apply.
   const { runner } = await import('node-pg-migrate');
   const applied = await runner({
-    databaseUrl,
+    databaseUrl: { connectionString: databaseUrl, types: pgTypes },
     dir: MIGRATIONS_DIR,
     direction: 'up',
     migrationsTable: 'pgmigrations',
@@ -35,7 +36,7 @@ export async function migrate(databaseUrl: string, logger: Logger): Promise<stri
 /** Exactly the files in migrations/ are recorded as applied (a missing table or any error: not known). */
 async function upToDate(databaseUrl: string): Promise<boolean> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4));
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: databaseUrl, types: pgTypes });
   client.on('error', () => {}); // a dropped connection surfaces as the query's rejection
   try {
     await client.connect();

@@ -1,9 +1,18 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-// NUMERIC stays a string (exact kWh); BIGINT (int8) ids become strings too, so no value ever
-// passes through a JS float on its way out of the database.
-pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => v);
+const asText = (v: string) => v;
+
+/**
+ * The type parsers of every connection gridmint opens, given to each pool and client explicitly
+ * rather than through pg's process-wide setTypeParser: NUMERIC stays a string (exact kWh) even if
+ * another module in the process registers a float parser for it. BIGINT (int8) ids stay strings
+ * by pg's default, so no value passes through a JS float on its way out of the database.
+ */
+export const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.NUMERIC && format !== 'binary' ? asText : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -12,6 +21,7 @@ export function createPool(url: string, size: number, logger: Logger, onError?: 
   const log = logger.child({ component: 'pg' });
   const pool = new pg.Pool({
     connectionString: url,
+    types: pgTypes,
     max: size,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { migrate } from '../../src/store/migrate.js';
+import { pgTypes } from '../../src/store/pool.js';
 import { createLogger } from '../../src/logger.js';
 
 export interface TestDatabase {
@@ -26,7 +27,8 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   await c.end();
   const url = withDatabase(admin, name);
   if (opts.migrate !== false) await migrate(url, createLogger('silent'));
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // The daemon's own type parsers (NUMERIC as an exact string), so tests read what it reads.
+  const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 4 });
   // DROP … WITH (FORCE) at teardown terminates any connection still open; a client caught closing
   // at that moment reports it as an error, which is expected here and must not fail the run.
   pool.on('error', () => {});

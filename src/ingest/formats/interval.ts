@@ -1,4 +1,5 @@
 import { evaluateReading } from '../../domain/evaluate.js';
+import { meterKeys } from '../key-cache.js';
 import { refusal } from './refusal.js';
 import type { MessageFormat } from './types.js';
 
@@ -6,7 +7,7 @@ import type { MessageFormat } from './types.js';
 export const intervalFormat: MessageFormat = {
   name: 'interval',
   evaluate({ topicMeterId, payload, receivedAt }, meter, limits) {
-    const e = evaluateReading(topicMeterId, payload, meter, receivedAt, limits);
+    const e = evaluateReading(topicMeterId, payload, meter, receivedAt, limits, meterKeys);
     if (!e.ok) return refusal(e.reason, e.detail, e.meterId || null, e.reason === 'too_large' ? null : payload);
     const r = e.reading;
     return { ok: true, meterId: r.meter_id, wallet: r.wallet_address, kwh: r.kwh_amount, timestamp: r.timestamp, signature: r.signature };

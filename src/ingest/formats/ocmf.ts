@@ -1,5 +1,6 @@
 import { evaluateOcmf } from '../../domain/ocmf.js';
 import { timeProblem } from '../../domain/register-reading.js';
+import { ocmfKeys } from '../key-cache.js';
 import { refusal } from './refusal.js';
 import type { MessageFormat } from './types.js';
 
@@ -10,7 +11,7 @@ export const ocmfFormat: MessageFormat = {
     if (!meter) return refusal('unknown_meter', topicMeterId, topicMeterId, null);
     if (meter.register?.format !== 'ocmf') return refusal('invalid_payload', `meter ${meter.id} is not registered for OCMF (--format ocmf)`, meter.id, null);
     if (meter.status !== 'active') return refusal('meter_inactive', `status ${meter.status}`, meter.id, null);
-    const e = evaluateOcmf(payload, { publicKey: meter.publicKey, obis: meter.register.obis ?? '1-0:1.8.0', serial: meter.register.serial });
+    const e = evaluateOcmf(payload, { publicKey: meter.publicKey, obis: meter.register.obis ?? '1-0:1.8.0', serial: meter.register.serial }, ocmfKeys);
     if (!e.ok) return refusal(e.reason, e.detail, meter.id, null);
     const reads = e.record.reads;
     for (const r of reads) {

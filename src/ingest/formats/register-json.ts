@@ -1,4 +1,5 @@
 import { evaluateRegisterReading } from '../../domain/register-reading.js';
+import { meterKeys } from '../key-cache.js';
 import { refusal } from './refusal.js';
 import type { MessageFormat } from './types.js';
 
@@ -6,7 +7,7 @@ import type { MessageFormat } from './types.js';
 export const registerJsonFormat: MessageFormat = {
   name: 'register',
   evaluate({ topicMeterId, payload, receivedAt }, meter, limits) {
-    const e = evaluateRegisterReading(topicMeterId, payload, meter, receivedAt, limits);
+    const e = evaluateRegisterReading(topicMeterId, payload, meter, receivedAt, limits, meterKeys);
     if (!e.ok) return refusal(e.reason, e.detail, e.meterId || null, e.reason === 'too_large' ? null : payload);
     const r = e.reading;
     return {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
 import type { MintStep } from '../../../src/mint/settle.js';
+import { pgTypes } from '../../../src/store/pool.js';
 import { createMintHarness, wallet, type MintHarness } from './harness.js';
 
 let h: MintHarness;
@@ -135,7 +136,7 @@ describe('an unreliable ledger leaves readings unminted and a later run mints th
 
 describe('two minters on one database', () => {
   it('concurrent runs from two instances mint every reading once', async () => {
-    const other = new pg.Pool({ connectionString: h.db.url, max: 4 });
+    const other = new pg.Pool({ connectionString: h.db.url, types: pgTypes, max: 4 });
     try {
       const a = h.minter();
       const b = h.minter({ pool: other });

@@ -44,8 +44,8 @@ function unitOf(path: string): string {
 
 function imports(source: string): string[] {
   const found: string[] = [];
-  const re = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-  for (const m of source.matchAll(re)) found.push(m[1] ?? m[2] ?? '');
+  const re = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
+  for (const m of source.matchAll(re)) found.push(m[1] ?? m[2] ?? m[3] ?? '');
   return found;
 }
 
@@ -77,8 +77,9 @@ describe('layer rule (docs/ARCHITECTURE.md)', () => {
 
   it('the rule itself catches a forbidden import', () => {
     // Guard against a regex that silently matches nothing: a domain file importing the store.
-    expect(imports("import { x } from '../store/pool.js';\nconst y = await import('../api/app.js');")).toEqual([
+    expect(imports("import { x } from '../store/pool.js';\nimport '../ingest/side-effect.js';\nconst y = await import('../api/app.js');")).toEqual([
       '../store/pool.js',
+      '../ingest/side-effect.js',
       '../api/app.js',
     ]);
   });
