@@ -18,7 +18,7 @@ export interface Daemon {
  * (its addresses are read from that line, so ports may be 0). LOG_LEVEL defaults to info because
  * that line is how readiness is detected.
  */
-export async function startDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = [], entry: 'src' | 'dist' = 'src'): Promise<Daemon> {
+export async function startDaemon(env: Record<string, string>, timeoutMs = 60_000, nodeArgs: string[] = [], entry: 'src' | 'dist' = 'src'): Promise<Daemon> {
   // `node --import tsx` rather than the tsx binary: the tsx binary runs the program in a second
   // process, so a SIGKILL sent to it would orphan the real daemon instead of killing it.
   const program = entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
