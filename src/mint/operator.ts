@@ -61,7 +61,7 @@ export async function operatorMint(d: MintDeps, target: BuildTarget, req: Operat
   }
   const hash = requestHash(req, units);
   await purgeIdempotencyKeys(d.pool);
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     const prior = await findByIdempotencyKey(d.pool, req.idempotencyKey);
     if (prior) {
       if (prior.request_hash !== hash) {
@@ -86,7 +86,13 @@ export async function operatorMint(d: MintDeps, target: BuildTarget, req: Operat
       if (isUniqueViolation(err)) continue;
       throw err;
     }
-    if (!rows) throw new Error('operator mint claimed no readings and cannot conflict');
+    // No rows: a byte-identical transaction (same wallet, amount and blockhash) was recorded first.
+    // With the same key that is a concurrent send of this request (the next look replays it); with
+    // another key it is a second mint of the same amount, which must wait for a fresh blockhash.
+    if (!rows) {
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      continue;
+    }
     d.logger.info(
       { operator_mint_id: operatorMintId, outbox_id: rows[0]!.id, wallet: req.wallet, amount: req.amountKwh, requested_by: req.requestedBy, idempotency_key: req.idempotencyKey },
       'operator mint recorded',

@@ -1,8 +1,12 @@
 import type pg from 'pg';
 import { safeText } from '../domain/text.js';
 
-/** Raw bytes kept per quarantined message; `raw_size` keeps the true size. */
-export const QUARANTINE_RAW_MAX = 4096;
+/**
+ * Raw bytes kept per quarantined message; `raw_size` keeps the true size. 64 KiB is the HTTP body
+ * limit and 4 × the default MQTT packet limit, so whatever a transport accepts with default limits
+ * is kept byte for byte; only a broker configured for larger packets can have its tail cut.
+ */
+export const QUARANTINE_RAW_MAX = 64 * 1024;
 /** Characters kept of the (escaped) topic and detail: a 64 KiB topic must not become a 64 KiB row. */
 export const QUARANTINE_TOPIC_MAX = 256;
 export const QUARANTINE_DETAIL_MAX = 1024;

@@ -171,4 +171,14 @@ describe('GET /api/tokens/info (public, reaches the chain)', () => {
     expect(more[10]!.statusCode).toBe(429); // RATE_LIMIT_PUBLIC_PER_MINUTE = 30
     expect(more[10]!.json().error.code).toBe('rate_limited');
   });
+
+  it('the same request under two different keys is two mints, even sent at once (byte-identical transactions)', async () => {
+    const target = wallet();
+    const body = { wallet_address: target, amount: '1.5', reason: 'two deliberate corrections' };
+    const before = await supply();
+    const [a, b] = await Promise.all([send(body, 'twin-key-a'), send(body, 'twin-key-b')]);
+    for (const r of [a, b]) expect([200, 202], r.body).toContain(r.statusCode);
+    expect(a.json().transaction_signature).not.toBe(b.json().transaction_signature);
+    await expect.poll(supply, { timeout: 30_000, interval: 200 }).toBe(before + 3_000_000_000n);
+  });
 });

@@ -24,7 +24,7 @@ import { logCount, publishStream, runCli, scrape, settleAt } from './scale-out-h
  */
 const METERS = 6;
 const PER_METER = 500; // 3,000 readings
-const RATE = 1_000; // readings/s over all meters: the stream lasts ~3 s, so the kill lands mid-stream
+const RATE = 300; // readings/s over all meters: the stream lasts ~10 s, so the kill lands mid-stream even on a busy machine
 const CONNECTIONS = 2; // subscriber connections per instance: 4 members in the share group
 
 const tag = `${process.pid}`;

@@ -60,13 +60,21 @@ describe('insertReadings: the database decides duplicate vs conflict', () => {
     expect(stored.rows).toEqual([{ signature: 'sigA', kwh_amount: '1.500000000' }, { signature: 'sigB', kwh_amount: '0.000000001' }]);
   });
 
-  it('quarantines raw bytes capped at 4 KiB with the true size', async () => {
-    const raw = Buffer.alloc(6000, 0x41);
-    await withTransaction(db.pool, (c) => insertQuarantine(c, [{ source: 'mqtt', topic: 'meters/m1/readings', meterId: 'm1', raw, reason: 'too_large', detail: '6000 bytes', receivedAt: new Date() }]));
-    const [q] = await listQuarantine(db.pool, { meterId: 'm1' });
-    expect(q).toMatchObject({ reason: 'too_large', raw_size: 6000 });
-    expect(q!.raw.length).toBe(4096);
-    expect(q!.detail).toMatch(/truncated to 4096 of 6000 bytes/);
+  it('quarantines the raw bytes losslessly up to 64 KiB (NUL and invalid UTF-8 included), capped beyond with the true size', async () => {
+    const whole = Buffer.concat([Buffer.from([0x00, 0xff, 0xfe, 0x0a]), Buffer.alloc(60_000, 0x41)]);
+    const huge = Buffer.alloc(70_000, 0x42);
+    await withTransaction(db.pool, (c) => insertQuarantine(c, [
+      { source: 'mqtt', topic: 'meters/m1/readings', meterId: 'm1', raw: whole, reason: 'too_large', detail: 'whole', receivedAt: new Date() },
+      { source: 'mqtt', topic: 'meters/m1/readings', meterId: 'm1', raw: huge, reason: 'too_large', detail: 'huge', receivedAt: new Date() },
+    ]));
+    const rows = await listQuarantine(db.pool, { meterId: 'm1' });
+    const kept = rows.find((r) => r.detail === 'whole')!;
+    expect(kept.raw_size).toBe(whole.length);
+    expect(Buffer.compare(kept.raw, whole)).toBe(0);
+    const cut = rows.find((r) => r.detail?.startsWith('huge'))!;
+    expect(cut).toMatchObject({ raw_size: 70_000 });
+    expect(cut.raw.length).toBe(65_536);
+    expect(cut.detail).toMatch(/truncated to 65536 of 70000 bytes/);
   });
 });
 
