@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { readOrCreateSecret } from '../data-dir.js';
@@ -47,7 +47,10 @@ function runningPort(dir: string): number | null {
  * binaries are copied once and the cluster lives under /var/lib/gridmint-postgres (DATA_DIR/pg
  * then links to it). Every failure is an EmbeddedPostgresError with a one-line message.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger, opts: PlacementOptions = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDirSetting: string, port: number, logger: Logger, opts: PlacementOptions = {}): Promise<EmbeddedDatabase> {
+  // Absolute: initdb and postgres run with their binaries' directory as cwd, so the default
+  // DATA_DIR (./data) must not reach them relative.
+  const dataDir = resolve(dataDirSetting);
   const log = logger.child({ component: 'embedded-postgres' });
   await mkdir(dataDir, { recursive: true });
   const password = await readOrCreateSecret(join(dataDir, 'keys', 'pg-password'), 24);

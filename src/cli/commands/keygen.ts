@@ -38,6 +38,8 @@ export function registerKeygen(program: Command): void {
         // stderr, so --json output stays one document
         process.stderr.write(`gridmint: note: ${path} is outside DATA_DIR; keep this secret key out of version control\n`);
       }
-      output(ctx, { public_key: publicKey, keypair_path: path }, [publicKey, `keypair written to ${path} (mode 0600)`]);
+      // stdout is the public key alone, so `OWNER=$(gridmint keygen --name owner-1)` works; the path is a note.
+      if (!ctx.json) process.stderr.write(`keypair written to ${path} (mode 0600)\n`);
+      output(ctx, { public_key: publicKey, keypair_path: path }, publicKey);
     });
 }

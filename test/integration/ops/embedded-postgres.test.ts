@@ -88,6 +88,25 @@ describe.runIf(isRoot)('as root, checkout and DATA_DIR inside a 0700 home', () =
   }, 60_000);
 });
 
+describe('the default DATA_DIR (./data, relative)', () => {
+  it('puts the cluster under ./data of the working directory and starts there', async () => {
+    const cwd = process.cwd();
+    const dir = tempDir('gridmint-checkout-', 0o755);
+    process.chdir(dir);
+    try {
+      const db = await startEmbeddedPostgres('./data', await freePort(), createLogger('silent'));
+      try {
+        expect((await query(db.url, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await db.stop();
+      }
+      expect(existsSync(join(dir, 'data', 'pg', 'PG_VERSION'))).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 120_000);
+});
+
 describe('when embedded PostgreSQL cannot start', () => {
   it('the CLI prints one line saying what failed, why and what to do, and exits 1', async () => {
     const blocker = net.createServer();
