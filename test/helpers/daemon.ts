@@ -12,6 +12,16 @@ export interface Daemon {
 }
 
 /**
+ * Daemons this test process started and that still run. A test that times out or throws before
+ * its cleanup would otherwise leave them running after the worker exits, holding ports, memory
+ * and CPU that later tests and benches need.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
+/**
  * Runs `gridmint start` as a real child process (node --import tsx src/cli/index.ts start, or the
  * compiled `node dist/cli/index.js start` with entry 'dist', as `npm start` runs it) with the given
  * environment on top of the current one, and resolves once it logged "gridmint gateway started"
@@ -27,9 +37,14 @@ export async function startDaemon(env: Record<string, string>, timeoutMs = 60_00
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   const urls = await new Promise<Daemon['urls']>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${out.slice(-4000)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started daemon behind a failed test
+      reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${out.slice(-4000)}`));
+    }, timeoutMs);
     let buf = '';
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
