@@ -120,6 +120,14 @@ DROP FUNCTION meter_readings_frozen_energy();
 DROP INDEX meter_readings_register_idx;
 DROP INDEX meter_readings_unminted_idx;
 CREATE INDEX meter_readings_unminted_idx ON meter_readings (id) WHERE NOT minted;
+-- Register reads that were minted or certified back tokens and certificates: refuse to roll back
+-- over them rather than leave supply without readings.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM meter_readings WHERE register_kwh IS NOT NULL AND (minted OR mint_outbox_id IS NOT NULL OR certificate_id IS NOT NULL)) THEN
+    RAISE EXCEPTION 'migration 008 down: minted or certified register reads exist; they back tokens and certificates';
+  END IF;
+END $$;
 DELETE FROM meter_readings WHERE register_kwh IS NOT NULL;
 ALTER TABLE meter_readings DROP CONSTRAINT meter_readings_energy;
 ALTER TABLE meter_readings ADD CONSTRAINT meter_readings_kwh_amount_check CHECK (kwh_amount > 0);

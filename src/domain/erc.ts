@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { findUnsafeChar } from './text.js';
 
 /**
  * Energy Renewable Certificates: id format, the content that is anchored on chain, and its hash.
@@ -73,6 +74,9 @@ export function metadataProblem(metadata: unknown): string | null {
   if (bytes > METADATA_MAX_BYTES) return `metadata is ${bytes} bytes; the limit is ${METADATA_MAX_BYTES}`;
   for (const v of Object.values(metadata)) {
     if (typeof v === 'number' && !Number.isFinite(v)) return 'metadata numbers must be finite';
+    // jsonb refuses lone surrogates and the anchor's canonical form cannot hold them: a 400, not a 500
+    const bad = typeof v === 'string' ? findUnsafeChar(v) : null;
+    if (bad) return `metadata values may not contain ${bad}`;
   }
   return null;
 }

@@ -56,6 +56,7 @@ export function registerRegistration(r: RegisterRegistration, pubkey: string):
   if (r.format === 'json' && (r.obis !== undefined || r.serial !== undefined)) return bad('format', '--obis and --serial are for --format ocmf');
   if (r.obis !== undefined && !/^[0-9]{1,3}-[0-9a-zA-Z]{1,3}:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}([.*][0-9A-Fa-f]{1,3})?$/.test(r.obis)) return bad('obis', 'not an OBIS code like 1-0:1.8.0');
   if (r.serial !== undefined && (r.serial.length < 1 || r.serial.length > 64)) return bad('serial', 'must be 1 to 64 characters');
+  if (r.serial !== undefined && !/^[\x20-\x7e]+$/.test(r.serial)) return bad('serial', 'must be printable ASCII (an OCMF gateway serial)');
   let publicKey = pubkey;
   if (r.format === 'ocmf') {
     try {

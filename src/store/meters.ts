@@ -70,6 +70,20 @@ export async function setMeterStatus(db: pg.Pool, id: string, status: 'active' |
   return r.rows[0] ?? null;
 }
 
+/**
+ * A meter's interval and rated power after registration (e.g. a meter that reports every 5 minutes
+ * but was registered, or upgraded by migration 005, at the 900 s default). Checked by the caller;
+ * null when there is no such meter. Running gateways see it within their meter-cache TTL.
+ */
+export async function setMeterRating(db: pg.Pool, id: string, r: { intervalSeconds?: number; maxKw?: string }): Promise<MeterRow | null> {
+  const res = await db.query<MeterRow>(
+    `UPDATE meters SET interval_seconds = coalesce($2, interval_seconds), max_kw = coalesce($3::numeric, max_kw), updated_at = now()
+     WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, r.intervalSeconds ?? null, r.maxKw ?? null],
+  );
+  return res.rows[0] ?? null;
+}
+
 /** A new MQTT password for a meter (hash only); null when there is no such meter. */
 export async function setPasswordHash(db: pg.Pool, id: string, passwordHash: string): Promise<MeterRow | null> {
   const r = await db.query<MeterRow>(

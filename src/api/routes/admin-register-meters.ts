@@ -3,7 +3,7 @@ import { registerRegistration } from '../../domain/register-meter.js';
 import type { Pool } from '../../store/pool.js';
 import { resolveHold } from '../../store/register-meters.js';
 import type { RouteModule } from '../app.js';
-import { kwhString, meterIdString, timestampString, withErrors } from '../schemas.js';
+import { freeText, kwhString, meterIdString, timestampString, withErrors } from '../schemas.js';
 
 /** Register fields of a meter as the admin API shows them (issue 10). */
 export const registerMeterProps = {
@@ -57,7 +57,7 @@ export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
     for (const kind of ['replace', 'rebase'] as const) {
       const props = {
         at: timestampString,
-        reason: { type: 'string', minLength: 1, maxLength: 500 },
+        reason: { ...freeText(500), examples: ['meter exchanged by the installer after a display fault'] },
         ...(kind === 'replace' ? { final_register: kwhString, new_initial: kwhString } : {}),
       };
       app.post<{ Params: { id: string }; Body: { at: string; reason: string; final_register?: string; new_initial?: string } }>(

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { registrationProblem } from '../../domain/meter.js';
-import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW } from '../../domain/plausibility.js';
-import { insertMeter, listMeters, mosquittoPasswordLines, setMeterStatus, setPasswordHash, meterView as view } from '../../store/meters.js';
+import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW, isValidIntervalSeconds, maxKwProblem } from '../../domain/plausibility.js';
+import { insertMeter, listMeters, mosquittoPasswordLines, setMeterRating, setMeterStatus, setPasswordHash, meterView as view } from '../../store/meters.js';
 import { insertRegisterMeter } from '../../store/register-meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
 import { provisionBroker } from '../provision.js';
@@ -64,6 +64,26 @@ export function registerMeter(program: Command): void {
           ? views.map((m) => `${m.id}\t${m.status}\t${m.wallet}\t${m.interval_seconds} s\t${m.max_kw} kW (${m.max_kwh_per_interval} kWh/reading)\tlast seen ${m.last_seen_at ?? 'never'}\t${m.reads}/${m.format}${m.on_hold_since ? `\tON HOLD since ${m.on_hold_since}` : ''}`)
           : 'no meters registered',
       );
+    });
+
+  meter
+    .command('set <id>')
+    .description("change a meter's interval or rated power (takes effect within seconds)")
+    .option('--interval-seconds <n>', 'length of one reading interval; a divisor of 86400')
+    .option('--max-kw <kw>', 'rated power: a reading may carry at most max-kw × interval')
+    .action(async (id: string, opts: { intervalSeconds?: string; maxKw?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd);
+      if (opts.intervalSeconds === undefined && opts.maxKw === undefined) throw new CliError('give --interval-seconds and/or --max-kw', 'invalid_argument');
+      const intervalSeconds = opts.intervalSeconds === undefined ? undefined : /^[0-9]{1,6}$/.test(opts.intervalSeconds) ? Number(opts.intervalSeconds) : NaN;
+      if (intervalSeconds !== undefined && !isValidIntervalSeconds(intervalSeconds)) {
+        throw new CliError('--interval-seconds: interval must be a whole number of seconds that divides 86400 (1 … 86400, e.g. 60, 300, 900, 3600)', 'invalid_argument');
+      }
+      const kwProblem = opts.maxKw === undefined ? null : maxKwProblem(opts.maxKw);
+      if (kwProblem) throw new CliError(`--max-kw: ${kwProblem}`, 'invalid_argument');
+      const row = await withDatabase(ctx, (pool) => setMeterRating(pool, id, { intervalSeconds, maxKw: opts.maxKw }));
+      if (!row) throw new CliError(`no meter ${id}`, 'not_found');
+      const v = view(row);
+      output(ctx, v, `meter ${id}: every ${v.interval_seconds} s, at most ${v.max_kw} kW = ${v.max_kwh_per_interval} kWh per reading`);
     });
 
   for (const [name, status] of [['suspend', 'suspended'], ['activate', 'active']] as const) {

@@ -78,10 +78,15 @@ describe('OpenAPI document', () => {
   });
 });
 
-describe('/docs in a real browser (chromium)', () => {
+// CI (.ci/run installs chromium) must run the browser test; a developer's fresh machine without
+// chromium skips it with a notice, as the promtool tests do, so `npm test` still passes there.
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && !process.env.CI) console.log(`[skip] ${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_BIN) to render /docs in a browser`);
+
+describe.skipIf(!hasChromium && !process.env.CI)('/docs in a real browser (chromium)', () => {
   let browser: Browser;
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is needed: apt-get install -y chromium (or set CHROMIUM_BIN)`).toBe(true);
+    expect(hasChromium, `${CHROMIUM} is needed: apt-get install -y chromium (or set CHROMIUM_BIN)`).toBe(true);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],

@@ -62,4 +62,21 @@ describe('gridmint meter add / list: interval and rated power', () => {
     expect(reserved.stderr).toMatch(/reserved for the gateway/);
     expect((await db.pool.query("SELECT count(*)::int AS n FROM meters WHERE id IN ('bad-1', 'gridmint-host-0')")).rows[0].n).toBe(0);
   }, 240_000);
+
+  it('meter set moves an existing meter to its real interval and rating (e.g. after migration 005)', async () => {
+    const add = await gridmint('meter', 'add', '--id', 'roof-9', '--wallet', key(), '--pubkey', key(), '--json');
+    expect(add.code, add.stderr).toBe(0);
+    const set = await gridmint('meter', 'set', 'roof-9', '--interval-seconds', '300', '--json');
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ id: 'roof-9', interval_seconds: 300, max_kw: '400', max_kwh_per_interval: '33.333333333' });
+    const kw = await gridmint('meter', 'set', 'roof-9', '--max-kw', '12', '--json');
+    expect(JSON.parse(kw.stdout)).toMatchObject({ interval_seconds: 300, max_kw: '12', max_kwh_per_interval: '1' });
+    for (const args of [['--interval-seconds', '7'], ['--max-kw', '0'], []]) {
+      const r = await gridmint('meter', 'set', 'roof-9', ...args);
+      expect(r.code, r.stdout).not.toBe(0);
+    }
+    expect((await gridmint('meter', 'set', 'no-such-meter', '--max-kw', '5')).stderr).toMatch(/no meter no-such-meter/);
+    const row = await db.pool.query("SELECT interval_seconds, max_kw::text AS max_kw FROM meters WHERE id = 'roof-9'");
+    expect(row.rows[0]).toEqual({ interval_seconds: 300, max_kw: '12.000000000' });
+  }, 240_000);
 });

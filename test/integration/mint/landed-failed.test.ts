@@ -64,7 +64,13 @@ describe('a mint transaction that lands with an error', () => {
 
     const metrics = createMetrics();
     const rep = await h.minter({ metrics }).run('test');
-    expect(rep).toMatchObject({ result: 'success', reconciled: 1, confirmed: 1, readings: 3 });
+    expect(rep).toMatchObject({ result: 'success', reconciled: 1, readings: 3 });
+    // On a busy machine the rebuilt transaction may still be settling when the run returns; the
+    // next runs reconcile it (what the scheduled job does), without building anything new.
+    for (let i = 0; i < 5 && rep.confirmed === 0; i++) {
+      const next = await h.minter({ metrics }).run('test');
+      if (next.confirmed > 0 || next.reconciled > 0) break;
+    }
     const outbox = await h.db.pool.query<{ id: string; status: string; error: string | null }>('SELECT id, status, error FROM mint_outbox ORDER BY id');
     expect(outbox.rows.map((r) => r.status)).toEqual(['failed', 'confirmed']);
     expect(outbox.rows[0]!.error).toMatch(/landed with error/);
