@@ -1,10 +1,8 @@
 import { MAX_OCMF_BYTES } from '../../domain/ocmf.js';
-import { REASON_TEXT } from '../../domain/reasons.js';
 import type { RouteModule } from '../app.js';
 import { errorBody, meterIdString } from '../schemas.js';
-import { REASON_STATUS, type ReadingSubmitter } from './readings.js';
+import { answerSubmission, type ReadingSubmitter } from './readings.js';
 
-const COMMIT_TIMEOUT_MS = 15_000;
 
 const acceptedBody = {
   type: 'object',
@@ -46,23 +44,7 @@ export function ocmfRoutes(submit: ReadingSubmitter): RouteModule {
         },
       },
       async (request, reply) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), COMMIT_TIMEOUT_MS);
-        });
-        const r = await Promise.race([submit(Buffer.from(request.body.ocmf, 'utf8'), request.body.meter_id), timeout]);
-        clearTimeout(timer);
-        if (r === null || r === 'timeout' || r instanceof Error) {
-          return reply
-            .code(503)
-            .header('retry-after', '5')
-            .send({ error: { code: 'unavailable', message: 'the gateway cannot store readings right now; retry later' } });
-        }
-        if (r.outcome === 'accepted' || r.outcome === 'duplicate') {
-          return reply.code(r.outcome === 'accepted' ? 201 : 200).send({ status: r.outcome, reading_id: r.readingId! });
-        }
-        const message = r.detail ? `${REASON_TEXT[r.outcome]}: ${r.detail}` : REASON_TEXT[r.outcome];
-        return reply.code(REASON_STATUS[r.outcome] as 400).send({ error: { code: r.outcome, message } });
+        return answerSubmission(reply, submit(Buffer.from(request.body.ocmf, 'utf8'), request.body.meter_id));
       },
     );
   };

@@ -1,5 +1,6 @@
 import { METER_ID_RE, readingSchema } from '../../domain/reading.js';
 import { REASON_TEXT, type IngestOutcome, type RejectReason } from '../../domain/reasons.js';
+import type { FastifyReply } from 'fastify';
 import type { RouteModule } from '../app.js';
 import { errorBody, EXAMPLE } from '../schemas.js';
 
@@ -62,6 +63,32 @@ function meterIdOf(body: Buffer): string {
 }
 
 /**
+ * Waits for a submission's commit (at most COMMIT_TIMEOUT_MS) and answers it the one way both
+ * submit routes answer: 201 accepted, 200 duplicate, the reason's status, or 503 when the outcome
+ * is not known to be committed — the client retries, and a retry of a reading that did commit
+ * meanwhile is answered 200 duplicate.
+ */
+export async function answerSubmission(reply: FastifyReply, pending: Promise<SubmitOutcome | Error | null>): Promise<FastifyReply> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), COMMIT_TIMEOUT_MS);
+  });
+  const r = await Promise.race([pending, timeout]);
+  clearTimeout(timer);
+  if (r === null || r === 'timeout' || r instanceof Error) {
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send({ error: { code: 'unavailable', message: 'the gateway cannot store readings right now; retry later' } });
+  }
+  if (r.outcome === 'accepted' || r.outcome === 'duplicate') {
+    return reply.code(r.outcome === 'accepted' ? 201 : 200).send({ status: r.outcome, reading_id: r.readingId! });
+  }
+  const message = r.detail ? `${REASON_TEXT[r.outcome]}: ${r.detail}` : REASON_TEXT[r.outcome];
+  return reply.code(REASON_STATUS[r.outcome] as 400).send({ error: { code: r.outcome, message } });
+}
+
+/**
  * POST /api/meters/submit-reading: the MQTT contract over HTTP. No bearer token — the ed25519
  * signature authenticates the meter. The body schema below documents the payload; validation is
  * done by the same evaluateReading as MQTT (on the raw bytes) so reason codes are identical.
@@ -99,25 +126,7 @@ export function readingRoutes(submit: ReadingSubmitter): RouteModule {
             return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send the reading as application/json' } });
           }
           const raw = request.body;
-          let timer: NodeJS.Timeout | undefined;
-          const timeout = new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), COMMIT_TIMEOUT_MS);
-          });
-          const r = await Promise.race([submit(raw, meterIdOf(raw)), timeout]);
-          clearTimeout(timer);
-          if (r === null || r === 'timeout' || r instanceof Error) {
-            // Not committed (or not known to be): the client retries; a retry of a reading that did
-            // commit meanwhile is answered 200 duplicate.
-            return reply
-              .code(503)
-              .header('retry-after', '5')
-              .send({ error: { code: 'unavailable', message: 'the gateway cannot store readings right now; retry later' } });
-          }
-          if (r.outcome === 'accepted' || r.outcome === 'duplicate') {
-            return reply.code(r.outcome === 'accepted' ? 201 : 200).send({ status: r.outcome, reading_id: r.readingId! });
-          }
-          const message = r.detail ? `${REASON_TEXT[r.outcome]}: ${r.detail}` : REASON_TEXT[r.outcome];
-          return reply.code(REASON_STATUS[r.outcome] as 400).send({ error: { code: r.outcome, message } });
+          return answerSubmission(reply, submit(raw, meterIdOf(raw)));
         },
       );
     });
