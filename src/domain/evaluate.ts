@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { canonicalBytes } from './canonical.js';
 import { isValidPublicKey, verifyEd25519 } from './keys.js';
@@ -68,6 +68,37 @@ function unsafeStringIn(root: unknown): string | null {
   return null;
 }
 
+/** The first schema error as a reason detail: "/path: what". */
+export function schemaProblem(errors: ErrorObject[] | null | undefined): string {
+  const e = errors?.[0];
+  if (!e) return '/: invalid';
+  const what = e.keyword === 'additionalProperties' ? `unexpected field ${String(e.params.additionalProperty)}` : e.message;
+  return `${e.instancePath || '/'}: ${what}`;
+}
+
+/**
+ * The checks every signed JSON variant of v1 shares, in order: the topic names the payload's
+ * meter, the meter is known and active, the ed25519 signature over the canonical form holds, and
+ * the wallet is the meter's owner. Signature first, so an unsigned message learns nothing more.
+ */
+export function envelopeProblem(
+  r: { meter_id: string; wallet_address: string; signature: string },
+  topicMeterId: string,
+  meter: MeterSnapshot | null,
+  decodeKey?: (publicKeyB58: string) => Buffer | null,
+): { reason: RejectReason; detail: string; meterId: string | null } | null {
+  const bad = (reason: RejectReason, detail: string, meterId: string | null) => ({ reason, detail, meterId });
+  if (r.meter_id !== topicMeterId) return bad('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
+  if (!meter) return bad('unknown_meter', r.meter_id, r.meter_id);
+  if (meter.status !== 'active') return bad('meter_inactive', `status ${meter.status}`, r.meter_id);
+  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature, decodeKey)) {
+    return bad('bad_signature', 'ed25519 verification failed', r.meter_id);
+  }
+  if (!isValidPublicKey(r.wallet_address)) return bad('invalid_wallet', r.wallet_address, r.meter_id);
+  if (r.wallet_address !== meter.ownerWallet) return bad('wallet_mismatch', r.wallet_address, r.meter_id);
+  return null;
+}
+
 function reject(reason: RejectReason, detail: string, meterId: string | null): Evaluation {
   return { ok: false, reason, detail, meterId };
 }
@@ -87,38 +118,13 @@ export function evaluateReading(
   decodeKey?: (publicKeyB58: string) => Buffer | null,
 ): Evaluation {
   if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
-  let text: string;
-  try {
-    text = utf8.decode(payload);
-  } catch {
-    return reject('invalid_encoding', 'not valid UTF-8', topicMeterId);
-  }
-  // JSON allows tab, LF and CR between tokens; any other control character is junk in a reading
-  const control = RAW_CONTROL.exec(text);
-  if (control) return reject('invalid_encoding', `control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at ${control.index}`, topicMeterId);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    return reject('invalid_payload', `not JSON: ${(err as Error).message}`, topicMeterId);
-  }
-  const escaped = unsafeStringIn(parsed);
-  if (escaped) return reject('invalid_encoding', escaped, topicMeterId);
-  if (!validateSchema(parsed)) {
-    const e = validateSchema.errors![0]!;
-    const where = e.instancePath || '/';
-    const what = e.keyword === 'additionalProperties' ? `unexpected field ${String(e.params.additionalProperty)}` : e.message;
-    return reject('invalid_payload', `${where}: ${what}`, topicMeterId);
-  }
+  const json = parseReadingJson(payload);
+  if (!json.ok) return reject(json.reason, json.detail, topicMeterId);
+  const parsed = json.value;
+  if (!validateSchema(parsed)) return reject('invalid_payload', schemaProblem(validateSchema.errors), topicMeterId);
   const r = parsed;
-  if (r.meter_id !== topicMeterId) return reject('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
-  if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
-  if (meter.status !== 'active') return reject('meter_inactive', `status ${meter.status}`, r.meter_id);
-  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature, decodeKey)) {
-    return reject('bad_signature', 'ed25519 verification failed', r.meter_id);
-  }
-  if (!isValidPublicKey(r.wallet_address)) return reject('invalid_wallet', r.wallet_address, r.meter_id);
-  if (r.wallet_address !== meter.ownerWallet) return reject('wallet_mismatch', r.wallet_address, r.meter_id);
+  const envelope = envelopeProblem(r, topicMeterId, meter, decodeKey);
+  if (envelope || !meter) return reject(envelope?.reason ?? 'unknown_meter', envelope?.detail ?? r.meter_id, envelope?.meterId ?? r.meter_id);
   const units = kwhToBaseUnits(r.kwh_amount);
   if (units <= 0n) return reject('implausible_energy', `${r.kwh_amount} kWh is not positive`, r.meter_id);
   const ts = Date.parse(r.timestamp);

@@ -1,8 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { canonicalBytes } from './canonical.js';
-import { parseReadingJson, type EvaluationLimits, type MeterSnapshot } from './evaluate.js';
-import { isValidPublicKey, verifyEd25519, type KeyDecoder } from './keys.js';
+import { envelopeProblem, parseReadingJson, schemaProblem, type EvaluationLimits, type MeterSnapshot } from './evaluate.js';
+import type { KeyDecoder } from './keys.js';
 import { MAX_PAYLOAD_BYTES, METER_ID_PATTERN } from './reading.js';
 import type { RejectReason } from './reasons.js';
 
@@ -64,20 +63,10 @@ export function evaluateRegisterReading(
   const json = parseReadingJson(payload);
   if (!json.ok) return reject(json.reason, json.detail, topicMeterId);
   const parsed = json.value;
-  if (!validate(parsed)) {
-    const e = validate.errors![0]!;
-    const what = e.keyword === 'additionalProperties' ? `unexpected field ${String(e.params.additionalProperty)}` : e.message;
-    return reject('invalid_payload', `${e.instancePath || '/'}: ${what}`, topicMeterId);
-  }
+  if (!validate(parsed)) return reject('invalid_payload', schemaProblem(validate.errors), topicMeterId);
   const r = parsed;
-  if (r.meter_id !== topicMeterId) return reject('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
-  if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
-  if (meter.status !== 'active') return reject('meter_inactive', `status ${meter.status}`, r.meter_id);
-  if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature, decodeKey)) {
-    return reject('bad_signature', 'ed25519 verification failed', r.meter_id);
-  }
-  if (!isValidPublicKey(r.wallet_address)) return reject('invalid_wallet', r.wallet_address, r.meter_id);
-  if (r.wallet_address !== meter.ownerWallet) return reject('wallet_mismatch', r.wallet_address, r.meter_id);
+  const envelope = envelopeProblem(r, topicMeterId, meter, decodeKey);
+  if (envelope) return reject(envelope.reason, envelope.detail, envelope.meterId);
   const t = timeProblem(r.timestamp, nowMs, limits);
   if (t) return reject(t.reason, t.detail, r.meter_id);
   return { ok: true, reading: r };
