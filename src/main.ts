@@ -111,7 +111,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     started.push({ name: 'ingest', stop: ingest.stop });
     urls.mqtt = ingest.mqttUrl;
     readinessChecks.broker = () => ingest.brokerUp();
-    routes.push(readingRoutes((payload, meterId) => ingest.submitHttp(payload, meterId)));
+    routes.push(readingRoutes((payload, meterId) => ingest.submitHttp(payload, meterId, 'readings')));
     routes.push(ocmfRoutes((payload, meterId) => ingest.submitHttp(payload, meterId, 'ocmf')));
 
     // 3. chain and minting: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT

@@ -5,6 +5,7 @@ import { isValidPublicKey, verifyEd25519 } from './keys.js';
 import { kwhToBaseUnits } from './kwh.js';
 import { checkIntervalReading } from './plausibility.js';
 import { MAX_PAYLOAD_BYTES, readingSchema, type SignedReading } from './reading.js';
+import type { CheckRefusal } from './outcome.js';
 import type { RejectReason } from './reasons.js';
 import { findUnsafeChar } from './text.js';
 
@@ -34,9 +35,7 @@ export interface EvaluationLimits {
   maxFutureMs: number;
 }
 
-export type Evaluation =
-  | { ok: true; reading: SignedReading; baseUnits: bigint }
-  | { ok: false; reason: RejectReason; detail: string; meterId: string | null };
+export type Evaluation = { ok: true; reading: SignedReading; baseUnits: bigint } | CheckRefusal;
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 addFormats.default(ajv, ['date-time']);
@@ -77,18 +76,21 @@ export function schemaProblem(errors: ErrorObject[] | null | undefined): string 
 }
 
 /**
- * The checks every signed JSON variant of v1 shares, in order: the topic names the payload's
- * meter, the meter is known and active, the ed25519 signature over the canonical form holds, and
- * the wallet is the meter's owner. Signature first, so an unsigned message learns nothing more.
+ * The checks every signed JSON variant of v1 shares, in order: the message was addressed to the
+ * payload's meter, the meter is known and active, the ed25519 signature over the canonical form
+ * holds, and the wallet is the meter's owner. Signature first, so an unsigned message learns
+ * nothing more. `claimedMeterId`: the meter the transport says the message is for — the topic's
+ * (MQTT) or the one the HTTP body names; null when nothing names a valid meter id.
  */
 export function envelopeProblem(
   r: { meter_id: string; wallet_address: string; signature: string },
-  topicMeterId: string,
+  claimedMeterId: string | null,
   meter: MeterSnapshot | null,
   decodeKey?: (publicKeyB58: string) => Buffer | null,
-): { reason: RejectReason; detail: string; meterId: string | null } | null {
-  const bad = (reason: RejectReason, detail: string, meterId: string | null) => ({ reason, detail, meterId });
-  if (r.meter_id !== topicMeterId) return bad('meter_mismatch', `topic ${topicMeterId}, payload ${r.meter_id}`, topicMeterId);
+): CheckRefusal | null {
+  const bad = (reason: RejectReason, detail: string, meterId: string | null): CheckRefusal => ({ ok: false, reason, detail, meterId });
+  if (claimedMeterId === null) return bad('meter_mismatch', `no meter id named, payload ${r.meter_id}`, null);
+  if (r.meter_id !== claimedMeterId) return bad('meter_mismatch', `topic ${claimedMeterId}, payload ${r.meter_id}`, claimedMeterId);
   if (!meter) return bad('unknown_meter', r.meter_id, r.meter_id);
   if (meter.status !== 'active') return bad('meter_inactive', `status ${meter.status}`, r.meter_id);
   if (!verifyEd25519(meter.publicKey, canonicalBytes(r as unknown as Record<string, unknown>), r.signature, decodeKey)) {
@@ -99,7 +101,7 @@ export function envelopeProblem(
   return null;
 }
 
-function reject(reason: RejectReason, detail: string, meterId: string | null): Evaluation {
+function reject(reason: RejectReason, detail: string, meterId: string | null): CheckRefusal {
   return { ok: false, reason, detail, meterId };
 }
 
@@ -109,7 +111,7 @@ function reject(reason: RejectReason, detail: string, meterId: string | null): E
  * unauthenticated message never learns anything about the meter's registration.
  */
 export function evaluateReading(
-  topicMeterId: string,
+  claimedMeterId: string | null,
   payload: Uint8Array,
   meter: MeterSnapshot | null,
   nowMs: number,
@@ -117,14 +119,15 @@ export function evaluateReading(
   /** the verifier's cached base58 decoding of meter keys (default: decode every time) */
   decodeKey?: (publicKeyB58: string) => Buffer | null,
 ): Evaluation {
-  if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, claimedMeterId);
   const json = parseReadingJson(payload);
-  if (!json.ok) return reject(json.reason, json.detail, topicMeterId);
+  if (!json.ok) return reject(json.reason, json.detail, claimedMeterId);
   const parsed = json.value;
-  if (!validateSchema(parsed)) return reject('invalid_payload', schemaProblem(validateSchema.errors), topicMeterId);
+  if (!validateSchema(parsed)) return reject('invalid_payload', schemaProblem(validateSchema.errors), claimedMeterId);
   const r = parsed;
-  const envelope = envelopeProblem(r, topicMeterId, meter, decodeKey);
-  if (envelope || !meter) return reject(envelope?.reason ?? 'unknown_meter', envelope?.detail ?? r.meter_id, envelope?.meterId ?? r.meter_id);
+  const envelope = envelopeProblem(r, claimedMeterId, meter, decodeKey);
+  if (envelope) return envelope;
+  if (!meter) return reject('unknown_meter', r.meter_id, r.meter_id);
   const units = kwhToBaseUnits(r.kwh_amount);
   if (units <= 0n) return reject('implausible_energy', `${r.kwh_amount} kWh is not positive`, r.meter_id);
   const ts = Date.parse(r.timestamp);

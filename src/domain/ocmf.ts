@@ -1,6 +1,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { isObject, JsonNumber, parseExactJson, type ExactJson } from './json-exact.js';
 import { DECIMALS } from './kwh.js';
+import type { CheckRefusal } from './outcome.js';
 
 /**
  * OCMF (Open Charge Metering Format, S.A.F.E. e.V.): `OCMF|{payload}|{signature}`. The signature
@@ -54,7 +55,7 @@ export interface OcmfRecord {
 
 export type OcmfOutcome =
   | { ok: true; record: OcmfRecord }
-  | { ok: false; reason: 'invalid_payload' | 'invalid_encoding' | 'too_large' | 'bad_signature' | 'ocmf_status' | 'serial_mismatch'; detail: string };
+  | (Omit<CheckRefusal, 'meterId'> & { reason: 'invalid_payload' | 'invalid_encoding' | 'too_large' | 'bad_signature' | 'ocmf_status' | 'serial_mismatch' });
 
 export interface OcmfMeter {
   /** registered public key (SPKI DER hex) */

@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import { envelopeProblem, parseReadingJson, schemaProblem, type EvaluationLimits, type MeterSnapshot } from './evaluate.js';
 import type { KeyDecoder } from './keys.js';
 import { MAX_PAYLOAD_BYTES, METER_ID_PATTERN } from './reading.js';
+import type { CheckRefusal } from './outcome.js';
 import type { RejectReason } from './reasons.js';
 
 /**
@@ -35,12 +36,10 @@ const ajv = new Ajv({ allErrors: false, strict: true });
 addFormats.default(ajv, ['date-time']);
 const validate = ajv.compile<SignedRegisterReading>(registerReadingSchema);
 
-export type RegisterEvaluation =
-  | { ok: true; reading: SignedRegisterReading }
-  | { ok: false; reason: RejectReason; detail: string; meterId: string | null };
+export type RegisterEvaluation = { ok: true; reading: SignedRegisterReading } | CheckRefusal;
 
 /** Stale/future window for one read's time (shared by register JSON and OCMF). */
-export function timeProblem(iso: string, nowMs: number, limits: EvaluationLimits): { reason: RejectReason; detail: string } | null {
+export function timeProblem(iso: string, nowMs: number, limits: EvaluationLimits): Pick<CheckRefusal, 'reason' | 'detail'> | null {
   const ts = Date.parse(iso);
   if (Number.isNaN(ts)) return { reason: 'invalid_payload', detail: '/timestamp: not a valid date' };
   if (ts < nowMs - limits.maxAgeMs) return { reason: 'stale', detail: `timestamp ${iso}` };
@@ -50,7 +49,7 @@ export function timeProblem(iso: string, nowMs: number, limits: EvaluationLimits
 
 /** The same checks, in the same order, as evaluateReading; energy is judged later, against the stored reads. */
 export function evaluateRegisterReading(
-  topicMeterId: string,
+  claimedMeterId: string | null,
   payload: Uint8Array,
   meter: MeterSnapshot | null,
   nowMs: number,
@@ -58,15 +57,15 @@ export function evaluateRegisterReading(
   /** the verifier's cached base58 decoding of meter keys (default: decode every time) */
   decodeKey?: KeyDecoder,
 ): RegisterEvaluation {
-  const reject = (reason: RejectReason, detail: string, meterId: string | null): RegisterEvaluation => ({ ok: false, reason, detail, meterId });
-  if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, topicMeterId);
+  const reject = (reason: RejectReason, detail: string, meterId: string | null): CheckRefusal => ({ ok: false, reason, detail, meterId });
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('too_large', `${payload.byteLength} bytes`, claimedMeterId);
   const json = parseReadingJson(payload);
-  if (!json.ok) return reject(json.reason, json.detail, topicMeterId);
+  if (!json.ok) return reject(json.reason, json.detail, claimedMeterId);
   const parsed = json.value;
-  if (!validate(parsed)) return reject('invalid_payload', schemaProblem(validate.errors), topicMeterId);
+  if (!validate(parsed)) return reject('invalid_payload', schemaProblem(validate.errors), claimedMeterId);
   const r = parsed;
-  const envelope = envelopeProblem(r, topicMeterId, meter, decodeKey);
-  if (envelope) return reject(envelope.reason, envelope.detail, envelope.meterId);
+  const envelope = envelopeProblem(r, claimedMeterId, meter, decodeKey);
+  if (envelope) return envelope;
   const t = timeProblem(r.timestamp, nowMs, limits);
   if (t) return reject(t.reason, t.detail, r.meter_id);
   return { ok: true, reading: r };

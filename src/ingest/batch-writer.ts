@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
+import type { Outcome, Refusal, Stored } from '../domain/outcome.js';
 import type { RejectReason } from '../domain/reasons.js';
 import { insertReadings, markMetersSeen, type ReadingRow } from '../store/readings.js';
 import { storeRegisterMessages, type RegisterMessage } from '../store/register-reads.js';
 import { insertQuarantine, type QuarantineRow } from '../store/rejected.js';
 import { withTransaction, type Pool } from '../store/pool.js';
-import type { Verdict } from './evaluate-batch.js';
+import type { Verdict, Verified } from './evaluate-batch.js';
 import { GaveUp, isolatePoison } from './failure.js';
-import type { IngestResult, Transport } from './types.js';
+import type { Transport } from './types.js';
 
 export interface WriteItem {
   source: Transport;
@@ -44,7 +45,7 @@ export interface WriteDeps {
  * message of the batch is written normally. Halves are not retried for unknown errors: the whole
  * batch already was.
  */
-export async function writeBatch(items: WriteItem[], seenMeters: string[], deps: WriteDeps): Promise<IngestResult[]> {
+export async function writeBatch(items: WriteItem[], seenMeters: string[], deps: WriteDeps): Promise<Outcome[]> {
   let split = false;
   const results = await isolatePoison(
     items,
@@ -66,9 +67,9 @@ export async function writeBatch(items: WriteItem[], seenMeters: string[], deps:
 }
 
 /** The message the database would not take: quarantined with the reason, or dropped if even that fails. */
-async function writePoisoned(item: WriteItem, cause: GaveUp, deps: WriteDeps): Promise<IngestResult> {
+async function writePoisoned(item: WriteItem, cause: GaveUp, deps: WriteDeps): Promise<Outcome> {
   const v = item.verdict;
-  const verdict: Extract<Verdict, { ok: false }> = v.ok
+  const verdict: Refusal = v.ok
     ? {
         ok: false,
         reason: cause.kind === 'deterministic' ? 'invalid_payload' : 'unprocessable',
@@ -88,16 +89,21 @@ async function writePoisoned(item: WriteItem, cause: GaveUp, deps: WriteDeps): P
       { reason: verdict.reason, source: item.source, meter: verdict.meterId, rawBytes: item.payload.length, err: (err as Error).message },
       'cannot quarantine a message; acknowledging it without storing it',
     );
-    return { outcome: verdict.reason, meterId: verdict.meterId, readingId: null, timestamp: verdict.timestamp, detail: publicDetail(verdict) };
+    return told(verdict);
   }
 }
 
-/** What the sender is told: an internal error's text stays in quarantine and the log. */
-function publicDetail(v: Extract<Verdict, { ok: false }>): string | null {
-  return v.reason === 'unprocessable' ? null : v.detail;
+/** A refusal as the sender is told it: an internal error's text stays in quarantine and the log. */
+function told(v: Refusal): Refusal {
+  return v.reason === 'unprocessable' ? { ...v, detail: null } : v;
 }
 
-async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): Promise<IngestResult[]> {
+/** The store's decision completed into the message's Outcome. */
+function completed(v: Verified, s: Stored): Outcome {
+  return s.ok ? { ...s, meterId: v.meterId, timestamp: v.timestamp } : { ...s, meterId: v.meterId, timestamp: v.timestamp };
+}
+
+async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): Promise<Outcome[]> {
   return withTransaction(pool, async (client) => {
     const readings: ReadingRow[] = [];
     const registers: RegisterMessage[] = [];
@@ -115,28 +121,14 @@ async function writeOnce(pool: Pool, items: WriteItem[], seenMeters: string[]): 
     const stored = await insertReadings(client, readings);
     const registerStored = await storeRegisterMessages(client, registers);
     const quarantine: QuarantineRow[] = [];
-    const results = items.map((it, idx): IngestResult => {
+    // Every refusal — the verifier's or the store's (conflicts included) — is quarantined.
+    const results = items.map((it, idx): Outcome => {
       const v = it.verdict;
-      const q = (reason: string, detail: string | null): QuarantineRow => ({
-        source: it.source, topic: it.topic, meterId: v.meterId, raw: it.payload, reason, detail, receivedAt: new Date(it.receivedAt),
-      });
-      if (!v.ok) {
-        quarantine.push(q(v.reason, v.detail));
-        return { outcome: v.reason, meterId: v.meterId, readingId: null, timestamp: v.timestamp, detail: publicDetail(v) };
+      const o = v.ok ? completed(v, registerStored.get(idx) ?? stored.get(idx)!) : v;
+      if (!o.ok) {
+        quarantine.push({ source: it.source, topic: it.topic, meterId: o.meterId, raw: it.payload, reason: o.reason, detail: o.detail, receivedAt: new Date(it.receivedAt) });
       }
-      const reg = registerStored.get(idx);
-      if (reg) {
-        const detail = reg.outcome === 'accepted' && reg.notes.length ? reg.notes.join(', ') : reg.detail;
-        if (reg.outcome !== 'accepted' && reg.outcome !== 'duplicate') quarantine.push(q(reg.outcome, reg.detail));
-        return { outcome: reg.outcome, meterId: v.meterId, readingId: reg.readingId, timestamp: v.timestamp, detail, notes: reg.notes };
-      }
-      const s = stored.get(idx)!;
-      if (s.outcome === 'conflict') {
-        const detail = `reading ${s.readingId} is already stored for ${v.meterId} at ${v.timestamp} with different content`;
-        quarantine.push(q('conflict', detail));
-        return { outcome: 'conflict', meterId: v.meterId, readingId: null, timestamp: v.timestamp, detail };
-      }
-      return { outcome: s.outcome, meterId: v.meterId, readingId: s.readingId, timestamp: v.timestamp, detail: null };
+      return o.ok ? o : told(o);
     });
     await insertQuarantine(client, quarantine);
     await markMetersSeen(client, seenMeters, new Date());

@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { verifyPassword } from '../domain/credential.js';
-import { METER_ID_RE, topicForOcmf, topicForReadings, topicForStatus } from '../domain/reading.js';
+import type { Outcome } from '../domain/outcome.js';
+import { METER_ID_RE, topicForStatus } from '../domain/reading.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { RefusalReason } from '../domain/connection-refusals.js';
 import { ConnectionGuard } from './connection-guard.js';
 import type { MeterCache } from './meter-cache.js';
-import { statusPayload, type IngestResult, type IngestSink } from './types.js';
+import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -131,21 +132,21 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const meterId = meterOf.get(client)!;
       const receivedAt = Date.now();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const ocmf = packet.topic === topicForOcmf(meterId); // OCMF records (issue 10)
-      const own = ocmf || packet.topic === topicForReadings(meterId);
+      const route = routeTopic(packet.topic, meterId);
       const accepted = opts.sink.submit({
-        channel: ocmf ? 'ocmf' : undefined,
         source: 'mqtt',
         topic: packet.topic,
         payload,
         receivedAt,
-        topicMeterId: own ? meterId : null,
-        refused: own ? undefined : { reason: 'forbidden_topic', detail: `meter ${meterId} may not publish to ${packet.topic.slice(0, 200)}`, meterId },
-        done: (result: IngestResult | Error) => {
-          if (result instanceof Error) return callback(result);
-          corkUntilAnswered(client);
-          broker.publish({ cmd: 'publish', topic: topicForStatus(meterId), payload: statusPayload(result), qos: 0, retain: false, dup: false }, () => {});
-          callback(own ? null : new Error('forbidden topic'));
+        route,
+        done: (outcome: Outcome | Error) => {
+          if (outcome instanceof Error) return callback(outcome);
+          const status = statusMessage(outcome, meterId);
+          if (status) {
+            corkUntilAnswered(client);
+            broker.publish({ cmd: 'publish', topic: status.topic, payload: status.payload, qos: 0, retain: false, dup: false }, () => {});
+          }
+          callback(route.ok ? null : new Error('forbidden topic'));
         },
       });
       if (!accepted) {

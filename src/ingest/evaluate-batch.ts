@@ -1,10 +1,11 @@
 import type { EvaluationLimits, MeterSnapshot } from '../domain/evaluate.js';
-import type { RejectReason } from '../domain/reasons.js';
+import type { Refusal } from '../domain/outcome.js';
 import { formatFor, type Channel } from './formats/index.js';
 
 /** One message as sent to a verifier (main thread or worker): only what evaluation needs. */
 export interface VerifyItem {
-  topicMeterId: string;
+  /** the meter the transport says the message is for (see Route in types.ts); null: none named */
+  meterId: string | null;
   payload: Uint8Array;
   receivedAt: number;
   /** absent = the readings topic */
@@ -13,7 +14,7 @@ export interface VerifyItem {
 
 export interface VerifyJob {
   items: VerifyItem[];
-  /** snapshots of the meters named in the batch's topics (absent = not registered) */
+  /** snapshots of the meters the batch's messages are addressed to (absent = not registered) */
   meters: Record<string, MeterSnapshot>;
   limits: EvaluationLimits;
 }
@@ -26,15 +27,28 @@ export interface RegisterPayload {
   keepRecord: boolean;
 }
 
-/** Structured-clone friendly verdict (no bigint needed downstream: kWh stays a decimal string). */
-export type Verdict =
-  | { ok: true; meterId: string; wallet: string; kwh: string; timestamp: string; signature: string; register?: RegisterPayload }
-  | { ok: false; reason: RejectReason; detail: string; meterId: string | null; timestamp: string | null };
+/** A message that passed every check of its format, ready for the store. */
+export interface Verified {
+  ok: true;
+  meterId: string;
+  wallet: string;
+  kwh: string;
+  timestamp: string;
+  signature: string;
+  register?: RegisterPayload;
+}
+
+/**
+ * What verification decides: a verified message (its outcome is known only after the store), or
+ * a refusal — already the final Outcome's refusal branch. Structured-clone friendly (no bigint
+ * needed downstream: kWh stays a decimal string).
+ */
+export type Verdict = Verified | Refusal;
 
 /** Reads each message with its format (interval JSON, register JSON or OCMF), against its own receipt time. */
 export function evaluateBatch(job: VerifyJob): Verdict[] {
   return job.items.map((item) => {
-    const meter = job.meters[item.topicMeterId] ?? null;
+    const meter = item.meterId === null ? null : (job.meters[item.meterId] ?? null);
     return formatFor(item.channel ?? 'readings', meter).evaluate(item, meter, job.limits);
   });
 }
@@ -45,7 +59,7 @@ export function evaluateBatch(job: VerifyJob): Verdict[] {
  * clone copies a view's whole underlying ArrayBuffer, i.e. up to tens of KiB per 300-byte reading.
  */
 export interface PackedJob {
-  meterIds: string[];
+  meterIds: (string | null)[];
   channels: (Channel | undefined)[];
   receivedAt: Float64Array;
   lengths: Uint32Array;
@@ -68,16 +82,16 @@ export function packJob(job: VerifyJob): { packed: PackedJob; transfer: ArrayBuf
     lengths[i] = item.payload.byteLength;
     receivedAt[i] = item.receivedAt;
   });
-  const packed = { meterIds: job.items.map((x) => x.topicMeterId), channels: job.items.map((x) => x.channel), receivedAt, lengths, bytes, meters: job.meters, limits: job.limits };
+  const packed = { meterIds: job.items.map((x) => x.meterId), channels: job.items.map((x) => x.channel), receivedAt, lengths, bytes, meters: job.meters, limits: job.limits };
   return { packed, transfer: [bytes.buffer, lengths.buffer, receivedAt.buffer] as ArrayBuffer[] };
 }
 
 export function unpackJob(p: PackedJob): VerifyJob {
   let offset = 0;
-  const items = p.meterIds.map((topicMeterId, i) => {
+  const items = p.meterIds.map((meterId, i) => {
     const payload = p.bytes.subarray(offset, offset + p.lengths[i]!);
     offset += p.lengths[i]!;
-    return { topicMeterId, payload, receivedAt: p.receivedAt[i]!, channel: p.channels[i] };
+    return { meterId, payload, receivedAt: p.receivedAt[i]!, channel: p.channels[i] };
   });
   return { items, meters: p.meters, limits: p.limits };
 }

@@ -7,7 +7,9 @@ import { MeterCache } from './meter-cache.js';
 import { IngestPipeline } from './pipeline.js';
 import { stableClientId } from './client-id.js';
 import { startSubscriber, type ExternalSubscriber } from './subscriber.js';
-import type { IngestMessage, IngestResult } from './types.js';
+import type { Outcome } from '../domain/outcome.js';
+import type { Channel } from './formats/index.js';
+import type { IngestMessage } from './types.js';
 import { Verifier } from './verifier.js';
 
 export interface Ingest {
@@ -15,8 +17,11 @@ export interface Ingest {
   mqttUrl: string;
   /** the broker side is taking messages (embedded listening / subscriber subscribed) */
   brokerUp(): boolean;
-  /** the HTTP transport: resolves after commit (Error when the gateway gave up, e.g. shutdown) */
-  submitHttp(payload: Buffer, topicMeterId: string | null, channel?: 'ocmf'): Promise<IngestResult | Error | null>;
+  /**
+   * The HTTP transport: resolves with the outcome after commit, Error when the gateway gave up
+   * (e.g. shutdown), null when there is no room. `meterId`: the meter the body names (null: none).
+   */
+  submitHttp(payload: Buffer, meterId: string | null, channel: Channel): Promise<Outcome | Error | null>;
   stop(): Promise<void>;
 }
 
@@ -84,15 +89,14 @@ export async function startIngest(config: Config, pool: Pool, metrics: Metrics, 
   return {
     mqttUrl,
     brokerUp: () => side.up(),
-    submitHttp: (payload, topicMeterId, channel) =>
+    submitHttp: (payload, meterId, channel) =>
       new Promise((resolve) => {
         const msg: IngestMessage = {
           source: 'http',
           topic: channel === 'ocmf' ? 'http:/api/meters/submit-ocmf' : 'http:/api/meters/submit-reading',
-          channel,
           payload,
           receivedAt: Date.now(),
-          topicMeterId,
+          route: { ok: true, channel, meterId },
           done: resolve,
         };
         if (!pipeline.submit(msg)) resolve(null);

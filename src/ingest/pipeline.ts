@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EvaluationLimits, MeterSnapshot } from '../domain/evaluate.js';
+import { outcomeCode, type Outcome } from '../domain/outcome.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ping, type Pool } from '../store/pool.js';
 import { writeBatch, type WriteItem } from './batch-writer.js';
@@ -8,7 +9,7 @@ import { isolatePoison, withRetry, type RetryHooks } from './failure.js';
 import { IngestCounters } from './ingest-counters.js';
 import type { MeterCache } from './meter-cache.js';
 import { SeenThrottle } from './seen-throttle.js';
-import type { IngestMessage, IngestResult, IngestSink } from './types.js';
+import type { IngestMessage, IngestSink } from './types.js';
 import type { Verifier } from './verifier.js';
 
 export interface PipelineOptions {
@@ -108,22 +109,26 @@ export class IngestPipeline implements IngestSink {
     if (this.stopping || this.pending >= this.opts.maxPending) return false;
     this.counters.received(msg.source);
     // A transport bug must not hand a string (or anything else) to code that expects bytes.
-    if (!Buffer.isBuffer(msg.payload)) msg.payload = Buffer.from(typeof msg.payload === 'string' ? msg.payload : String(msg.payload));
+    const payload = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(typeof msg.payload === 'string' ? msg.payload : String(msg.payload));
+    // The pipeline's own copy: the caller's done is wrapped (answered once, pending counted), never replaced.
     let answered = false;
-    const done = msg.done;
-    msg.done = (r) => {
-      if (answered) return;
-      answered = true;
-      this.pending--;
-      try {
-        done(r); // a transport's callback failing must not leave the rest of its batch unanswered
-      } catch (err) {
-        this.log.error({ err }, 'answering a message failed');
-      }
-      if (this.roomWaiters.length && this.pending < this.opts.maxPending) for (const w of this.roomWaiters.splice(0)) w();
+    const own: IngestMessage = {
+      ...msg,
+      payload,
+      done: (r) => {
+        if (answered) return;
+        answered = true;
+        this.pending--;
+        try {
+          msg.done(r); // a transport's callback failing must not leave the rest of its batch unanswered
+        } catch (err) {
+          this.log.error({ err }, 'answering a message failed');
+        }
+        if (this.roomWaiters.length && this.pending < this.opts.maxPending) for (const w of this.roomWaiters.splice(0)) w();
+      },
     };
     this.pending++;
-    this.queue.push(msg);
+    this.queue.push(own);
     this.scheduleDispatch();
     return true;
   }
@@ -223,40 +228,30 @@ export class IngestPipeline implements IngestSink {
       (part, depth) => withRetry('meter_lookup', () => this.verifyOnce(part), depth === 0 ? UNKNOWN_TRIES : 1, this.hooks),
       async (m, err): Promise<Verdict> => {
         this.log.warn({ source: m.source, bytes: m.payload.length, err: err.message }, 'a message could not be evaluated; quarantining it');
-        return { ok: false, reason: err.kind === 'deterministic' ? 'invalid_payload' : 'unprocessable', detail: `could not be evaluated: ${err.message}`, meterId: m.topicMeterId || null, timestamp: null };
+        return { ok: false, reason: err.kind === 'deterministic' ? 'invalid_payload' : 'unprocessable', detail: `could not be evaluated: ${err.message}`, meterId: m.route.meterId, timestamp: null };
       },
     );
   }
 
   private async verifyOnce(batch: IngestMessage[]): Promise<Verdict[]> {
-    const toVerify = batch.filter((m) => !m.refused && m.topicMeterId !== null);
-    // '' (HTTP, no meter_id in the payload) needs no lookup
-    const snapshots = await this.cache.getSnapshots(toVerify.flatMap((m) => (m.topicMeterId ? [m.topicMeterId] : [])));
+    const items = batch.flatMap((m) => (m.route.ok ? [{ meterId: m.route.meterId, channel: m.route.channel, payload: m.payload, receivedAt: m.receivedAt }] : []));
+    // a message naming no meter (HTTP body without a meter_id) needs no lookup
+    const snapshots = await this.cache.getSnapshots(items.flatMap((it) => (it.meterId === null ? [] : [it.meterId])));
     const meters: Record<string, MeterSnapshot> = {};
     for (const [id, s] of snapshots) if (s) meters[id] = s;
-    const verdicts = toVerify.length
-      ? await this.verifier.evaluate({
-          items: toVerify.map((m) => ({ topicMeterId: m.topicMeterId!, payload: m.payload, receivedAt: m.receivedAt, channel: m.channel })),
-          meters,
-          limits: this.opts.limits,
-        })
-      : [];
+    const verdicts = items.length ? await this.verifier.evaluate({ items, meters, limits: this.opts.limits }) : [];
     let k = 0;
-    return batch.map((m): Verdict => {
-      if (m.refused) return { ok: false, reason: m.refused.reason, detail: m.refused.detail, meterId: m.refused.meterId, timestamp: null };
-      if (m.topicMeterId === null) return { ok: false, reason: 'forbidden_topic', detail: `not a readings topic: ${m.topic.slice(0, 200)}`, meterId: null, timestamp: null };
-      return verdicts[k++]!;
-    });
+    return batch.map((m): Verdict => (m.route.ok ? verdicts[k++]! : m.route)); // a transport's own refusal is final
   }
 
-  private complete(batch: IngestMessage[], results: IngestResult[]): void {
+  private complete(batch: IngestMessage[], results: Outcome[]): void {
     const now = Date.now();
     this.metrics.ingestBatchSize.observe(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i]!;
       const r = results[i]!;
       this.metrics.ingestCommitSeconds.observe((now - m.receivedAt) / 1000);
-      this.counters.outcome(m.source, r.outcome, r.notes);
+      this.counters.outcome(m.source, outcomeCode(r), r.ok ? r.notes : undefined);
       m.done(r);
     }
     this.metrics.ingestPending.set(this.pending);

@@ -2,9 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import { meterIdFromTopic, topicForStatus } from '../domain/reading.js';
+import type { Outcome } from '../domain/outcome.js';
 import { createBackoff } from '../lib/backoff.js';
-import { statusPayload, type IngestResult, type IngestSink } from './types.js';
+import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
 export interface ConnectionOptions {
   url: URL;
@@ -119,16 +119,18 @@ export class PipelinedConnection {
   private deliver(p: mqttPacket.IPublishPacket, gen: number): void {
     const slot: AckSlot | null = p.qos > 0 ? { messageId: p.messageId!, done: false } : null;
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
-    const topicMeterId = meterIdFromTopic(p.topic);
+    // The broker's ACL vouches for who publishes where: the topic's meter is the sender.
+    const route = routeTopic(p.topic, null);
     const ok = this.o.sink.submit({
       source: 'mqtt',
       topic: p.topic,
       payload,
       receivedAt: Date.now(),
-      topicMeterId,
-      done: (result: IngestResult | Error) => {
-        if (gen !== this.generation || result instanceof Error) return; // redelivered after reconnect
-        if (result.meterId && topicMeterId === result.meterId) this.publishStatus(topicForStatus(result.meterId), statusPayload(result));
+      route,
+      done: (outcome: Outcome | Error) => {
+        if (gen !== this.generation || outcome instanceof Error) return; // redelivered after reconnect
+        const status = statusMessage(outcome, route.meterId);
+        if (status) this.publishStatus(status.topic, status.payload);
         if (slot) {
           slot.done = true;
           this.flushAcks();

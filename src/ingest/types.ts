@@ -1,23 +1,21 @@
-import type { IngestOutcome, RegisterNote, RejectReason } from '../domain/reasons.js';
+import { METER_ID_RE, topicForStatus } from '../domain/reading.js';
+import type { Outcome, Refusal } from '../domain/outcome.js';
+import type { Channel } from './formats/types.js';
 
 export type Transport = 'mqtt' | 'http';
 
-/** What happened to one message, known only after its batch committed. */
-export interface IngestResult {
-  outcome: IngestOutcome;
-  /** the meter the result concerns (authenticated or from the topic); null when unknown */
-  meterId: string | null;
-  /** meter_readings.id for accepted and duplicate readings (and the stored one for a conflict) */
-  readingId: string | null;
-  timestamp: string | null;
-  detail: string | null;
-  /** register reads: what a stored read tells the operator (register_regression, late_read, …) */
-  notes?: RegisterNote[];
-}
+/**
+ * Where a transport routed a message: the meter it is addressed to and the channel it came in
+ * on — or the transport's own refusal (forbidden_topic), which is only quarantined.
+ * `meterId` is named by the topic when `source` is 'mqtt' (on the embedded broker it is also the
+ * authenticated client) and by the body's meter_id when 'http'; null when an HTTP body names no
+ * valid meter id (evaluation still runs, so the sender learns the reason).
+ */
+export type Route = { ok: true; channel: Channel; meterId: string | null } | Refusal;
 
 /**
  * One message handed to the pipeline by a transport. `done` is called exactly once: with the
- * result after the commit that made it durable, or with an Error when the gateway gave up on it
+ * outcome after the commit that made it durable, or with an Error when the gateway gave up on it
  * (shutting down) — then it must NOT be acknowledged, the sender will retry.
  */
 export interface IngestMessage {
@@ -26,16 +24,8 @@ export interface IngestMessage {
   payload: Buffer;
   /** epoch ms of receipt; also the clock the stale/future checks use, so an outage never ages a reading */
   receivedAt: number;
-  /**
-   * the meter id the topic names; null when the topic is not a readings topic. HTTP has no topic:
-   * it passes the payload's own meter_id, or '' when there is none (evaluation then refuses it).
-   */
-  topicMeterId: string | null;
-  /** the topic's kind: absent = meters/{id}/readings; 'ocmf' = meters/{id}/ocmf (or POST submit-ocmf) */
-  channel?: 'readings' | 'ocmf';
-  /** set by a transport that already refused the message (e.g. forbidden_topic): quarantine only */
-  refused?: { reason: RejectReason; detail: string; meterId: string | null };
-  done: (result: IngestResult | Error) => void;
+  route: Route;
+  done: (outcome: Outcome | Error) => void;
 }
 
 /** The pipeline as transports see it. */
@@ -47,16 +37,44 @@ export interface IngestSink {
   readonly accepting: boolean;
 }
 
-/** JSON published to meters/{id}/status (QoS 0) for every result a meter should learn about. */
-export function statusPayload(r: IngestResult): Buffer {
-  const ok = r.outcome === 'accepted' || r.outcome === 'duplicate';
+const TOPIC_CHANNELS: Record<string, Channel> = { readings: 'readings', ocmf: 'ocmf' };
+
+/**
+ * The topic rule of both MQTT transports: `meters/{id}/readings` and `meters/{id}/ocmf` are
+ * routed to meter `id`; anything else is refused as forbidden_topic, here and nowhere else.
+ * `publisher`: the authenticated meter on the embedded broker, which may publish only to its own
+ * topics; null on an external broker, whose ACL decides who publishes where.
+ */
+export function routeTopic(topic: string, publisher: string | null): Route {
+  const parts = topic.split('/');
+  const channel = parts.length === 3 && parts[0] === 'meters' ? TOPIC_CHANNELS[parts[2]!] : undefined;
+  const id = parts[1] ?? '';
+  if (channel && METER_ID_RE.test(id) && (publisher === null || id === publisher)) return { ok: true, channel, meterId: id };
+  const who = publisher === null ? 'this client' : `meter ${publisher}`;
+  return { ok: false, reason: 'forbidden_topic', detail: `${who} may not publish to ${topic.slice(0, 200)}`, meterId: publisher, timestamp: null };
+}
+
+/** JSON published to meters/{id}/status (QoS 0); see statusMessage for which outcomes get one. */
+export function statusPayload(o: Outcome): Buffer {
   return Buffer.from(
     JSON.stringify({
-      timestamp: r.timestamp,
-      outcome: ok ? r.outcome : 'rejected',
-      reason: ok ? null : r.outcome,
-      detail: r.detail,
-      reading_id: r.readingId && ok ? r.readingId : null,
+      timestamp: o.timestamp,
+      outcome: o.ok ? o.outcome : 'rejected',
+      reason: o.ok ? null : o.reason,
+      detail: o.detail,
+      reading_id: o.ok ? o.readingId : null,
     }),
   );
+}
+
+/**
+ * The status rule of both MQTT transports: every outcome is published on the sender's
+ * `meters/{id}/status` when the transport knows which meter sent the message and the outcome
+ * concerns that meter. `sender`: the authenticated client on the embedded broker (so a
+ * forbidden_topic refusal reaches it too); the topic's meter on an external broker (null for a
+ * topic that names no meter: nobody to tell).
+ */
+export function statusMessage(o: Outcome, sender: string | null): { topic: string; payload: Buffer } | null {
+  if (sender === null || o.meterId !== sender) return null;
+  return { topic: topicForStatus(sender), payload: statusPayload(o) };
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Stored } from '../domain/outcome.js';
 
 /** A verified reading ready to store; `idx` is its position in the batch (echoed back). */
 export interface ReadingRow {
@@ -13,13 +14,11 @@ export interface ReadingRow {
   receivedAt: Date;
 }
 
-export type StoreOutcome = { outcome: 'accepted' | 'duplicate' | 'conflict'; readingId: string };
-
 /**
  * Inserts verified readings in one statement and classifies every row. The unique key
  * (meter_id, "timestamp") decides; a row that was not inserted is a `duplicate` when the stored
  * signature equals its signature (ed25519 is deterministic, so same signature = same signed
- * content) and a `conflict` otherwise. Postgres compares the timestamps, so "…T13:00:00+02:00"
+ * content) and a `conflict` refusal, naming the stored reading, otherwise. Postgres compares the timestamps, so "…T13:00:00+02:00"
  * and "…T11:00:00Z" are the same interval (but different signed bytes, hence a conflict).
  *
  * The first statement only matches each input row against `ins` (the rows it inserted): that is
@@ -28,8 +27,8 @@ export type StoreOutcome = { outcome: 'accepted' | 'duplicate' | 'conflict'; rea
  * duplicates or conflicts. Rows not inserted (stored before, or committed meanwhile by another
  * transaction) are resolved by a second statement, which under READ COMMITTED sees them.
  */
-export async function insertReadings(client: pg.PoolClient, rows: ReadingRow[]): Promise<Map<number, StoreOutcome>> {
-  const out = new Map<number, StoreOutcome>();
+export async function insertReadings(client: pg.PoolClient, rows: ReadingRow[]): Promise<Map<number, Stored>> {
+  const out = new Map<number, Stored>();
   if (rows.length === 0) return out;
   const r = await client.query<{ idx: number; sig: string; new_id: string | null; new_sig: string | null }>(
     `WITH input AS (
@@ -65,11 +64,12 @@ export async function insertReadings(client: pg.PoolClient, rows: ReadingRow[]):
       unresolved.push(byIdx.get(row.idx)!);
       continue;
     }
-    if (storedSig !== row.sig) out.set(row.idx, { outcome: 'conflict', readingId: id });
+    const input = byIdx.get(row.idx)!;
+    if (storedSig !== row.sig) out.set(row.idx, conflict(input, id));
     else if (!claimed.has(id)) {
       claimed.add(id);
-      out.set(row.idx, { outcome: 'accepted', readingId: id });
-    } else out.set(row.idx, { outcome: 'duplicate', readingId: id });
+      out.set(row.idx, stored('accepted', id));
+    } else out.set(row.idx, stored('duplicate', id));
   }
   if (unresolved.length) {
     const again = await client.query<{ idx: number; id: string; same: boolean }>(
@@ -78,10 +78,18 @@ export async function insertReadings(client: pg.PoolClient, rows: ReadingRow[]):
        JOIN meter_readings m ON m.meter_id = t.meter_id AND m."timestamp" = t.ts`,
       [unresolved.map((x) => x.idx), unresolved.map((x) => x.meterId), unresolved.map((x) => x.timestamp), unresolved.map((x) => x.signature)],
     );
-    for (const row of again.rows) out.set(row.idx, { outcome: row.same ? 'duplicate' : 'conflict', readingId: row.id });
+    for (const row of again.rows) out.set(row.idx, row.same ? stored('duplicate', row.id) : conflict(byIdx.get(row.idx)!, row.id));
     if (out.size !== rows.length) throw new Error('reading neither inserted nor found after ON CONFLICT; retrying the batch');
   }
   return out;
+}
+
+function stored(outcome: 'accepted' | 'duplicate', readingId: string): Stored {
+  return { ok: true, outcome, readingId, detail: null, notes: [] };
+}
+
+function conflict(row: ReadingRow, storedId: string): Stored {
+  return { ok: false, reason: 'conflict', detail: `reading ${storedId} is already stored for ${row.meterId} at ${row.timestamp} with different content` };
 }
 
 /** Sets last_seen_at for meters that sent something (the caller throttles how often). */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { baseUnitsToKwh, kwhToBaseUnits } from '../domain/kwh.js';
+import type { Stored } from '../domain/outcome.js';
 import type { RegisterNote } from '../domain/reasons.js';
 import { deriveEnergy, insertRead, type RegisterRead } from '../domain/register.js';
 import { loadChains, type MeterChain } from './register-chain.js';
@@ -16,13 +17,6 @@ export interface RegisterMessage {
   record: Buffer | null;
 }
 
-export interface RegisterOutcome {
-  outcome: 'accepted' | 'duplicate' | 'conflict' | 'implausible_energy' | 'ocmf_page_repeat' | 'invalid_payload';
-  /** the (first) stored read */
-  readingId: string | null;
-  detail: string | null;
-  notes: RegisterNote[];
-}
 
 interface Placed {
   msg: RegisterMessage;
@@ -35,8 +29,8 @@ interface Placed {
  * every message's reads in arrival order (a message is all or nothing), then write the new reads,
  * the energies that changed (only ever of unfrozen reads) and each meter's hold state.
  */
-export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMessage[]): Promise<Map<number, RegisterOutcome>> {
-  const out = new Map<number, RegisterOutcome>();
+export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMessage[]): Promise<Map<number, Stored>> {
+  const out = new Map<number, Stored>();
   if (msgs.length === 0) return out;
   const earliest = new Map<string, number>();
   for (const m of msgs) for (const r of m.reads) {
@@ -51,7 +45,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   for (const m of msgs) {
     const chain = chains.get(m.meterId);
     if (!chain) {
-      out.set(m.idx, { outcome: 'invalid_payload', readingId: null, detail: `meter ${m.meterId} is not registered for register reads`, notes: [] });
+      out.set(m.idx, { ok: false, reason: 'invalid_payload', detail: `meter ${m.meterId} is not registered for register reads` });
       continue;
     }
     const notes: RegisterNote[] = [];
@@ -59,7 +53,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
       const k = `${m.meterId}|${m.page.type}|${m.page.counter}`;
       const seen = batchPages.get(k) ?? pages.get(m.idx)?.sameSig ?? null;
       if (seen !== null && seen !== m.signature) {
-        out.set(m.idx, { outcome: 'ocmf_page_repeat', readingId: null, detail: `page ${m.page.type}${m.page.counter} was already received with a different record`, notes: [] });
+        out.set(m.idx, { ok: false, reason: 'ocmf_page_repeat', detail: `page ${m.page.type}${m.page.counter} was already received with a different record` });
         continue;
       }
       const prevInBatch = batchPages.has(`${m.meterId}|${m.page.type}|${m.page.counter - 1}`);
@@ -80,7 +74,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   }
   const ids = await writeChains(c, [...chains.values()], placed);
   // a copy of a read placed earlier in this batch points at its new id
-  for (const d of duplicates) out.set(d.idx, { outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
+  for (const d of duplicates) out.set(d.idx, { ok: true, outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
   for (const p of placed) {
     const chain = chains.get(p.msg.meterId)!;
     for (const key of p.keys) {
@@ -90,13 +84,14 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
     }
     const hold = deriveEnergy(chain.start, chain.window, chain.rules, chain.resolutions).holdStart;
     if (hold && p.keys.includes(hold.key) && chain.holdReadingId === null) p.notes.push('register_regression');
-    out.set(p.msg.idx, { outcome: 'accepted', readingId: ids.get(p.keys[0]!)!, detail: null, notes: [...new Set(p.notes)] });
+    const notes = [...new Set(p.notes)];
+    out.set(p.msg.idx, { ok: true, outcome: 'accepted', readingId: ids.get(p.keys[0]!)!, detail: notes.join(', ') || null, notes });
   }
   return out;
 }
 
 /** Places one message's reads into its chain; on any refusal the chain is left as it was. */
-function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existing: string | null } | { refused: RegisterOutcome } {
+function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existing: string | null } | { refused: Stored } {
   const before = chain.window;
   const keys: string[] = [];
   let existing: string | null = null;
@@ -108,14 +103,14 @@ function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existin
       const sig = chain.signatures.get(res.existing.key);
       if (sig !== m.signature) {
         chain.window = before;
-        return { refused: { outcome: 'conflict', readingId: null, detail: `a different read is stored for ${m.meterId} at ${r.timestamp}`, notes: [] } };
+        return { refused: { ok: false, reason: 'conflict', detail: `a different read is stored for ${m.meterId} at ${r.timestamp}` } };
       }
       existing ??= res.existing.key;
       continue;
     }
     if (res.kind === 'implausible') {
       chain.window = before;
-      return { refused: { outcome: 'implausible_energy', readingId: null, detail: `read at ${r.timestamp}: ${res.detail}`, notes: [] } };
+      return { refused: { ok: false, reason: 'implausible_energy', detail: `read at ${r.timestamp}: ${res.detail}` } };
     }
     chain.window = res.derivation.reads;
     chain.signatures.set(key, m.signature);

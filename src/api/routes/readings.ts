@@ -1,21 +1,16 @@
 import { METER_ID_RE, readingSchema } from '../../domain/reading.js';
-import { REASON_TEXT, type IngestOutcome, type RejectReason } from '../../domain/reasons.js';
+import type { Outcome } from '../../domain/outcome.js';
+import { REASON_TEXT, type RejectReason } from '../../domain/reasons.js';
 import type { FastifyReply } from 'fastify';
 import type { RouteModule } from '../app.js';
 import { errorBody, EXAMPLE } from '../schemas.js';
 
-/** What the ingest pipeline answers for one submitted payload (after commit). */
-export interface SubmitOutcome {
-  outcome: IngestOutcome;
-  readingId: string | null;
-  detail: string | null;
-}
-
 /**
- * Hands a raw payload to ingestion and resolves after the commit; null = no room (pending limit),
- * Error = the gateway gave up (shutting down). `meterId` is the payload's own meter_id, or ''.
+ * Hands a raw payload to ingestion and resolves with its outcome after the commit; null = no room
+ * (pending limit), Error = the gateway gave up (shutting down). `meterId` is the meter the body
+ * names, or null when it names no valid one (evaluation then says why).
  */
-export type ReadingSubmitter = (payload: Buffer, meterId: string) => Promise<SubmitOutcome | Error | null>;
+export type ReadingSubmitter = (payload: Buffer, meterId: string | null) => Promise<Outcome | Error | null>;
 
 /** HTTP status per reason code; the body's `code` is the reason code itself, as on MQTT. */
 export const REASON_STATUS: Record<RejectReason, number> = {
@@ -53,12 +48,12 @@ const exampleReading = {
   meter_id: EXAMPLE.meterId, timestamp: EXAMPLE.timestamp, kwh_amount: EXAMPLE.kwh, wallet_address: EXAMPLE.wallet, signature: EXAMPLE.signature,
 };
 
-function meterIdOf(body: Buffer): string {
+function meterIdOf(body: Buffer): string | null {
   try {
     const v = JSON.parse(body.toString('utf8')) as { meter_id?: unknown };
-    return typeof v.meter_id === 'string' && METER_ID_RE.test(v.meter_id) ? v.meter_id : '';
+    return typeof v.meter_id === 'string' && METER_ID_RE.test(v.meter_id) ? v.meter_id : null;
   } catch {
-    return '';
+    return null;
   }
 }
 
@@ -68,7 +63,7 @@ function meterIdOf(body: Buffer): string {
  * is not known to be committed — the client retries, and a retry of a reading that did commit
  * meanwhile is answered 200 duplicate.
  */
-export async function answerSubmission(reply: FastifyReply, pending: Promise<SubmitOutcome | Error | null>): Promise<FastifyReply> {
+export async function answerSubmission(reply: FastifyReply, pending: Promise<Outcome | Error | null>): Promise<FastifyReply> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), COMMIT_TIMEOUT_MS);
@@ -81,11 +76,9 @@ export async function answerSubmission(reply: FastifyReply, pending: Promise<Sub
       .header('retry-after', '5')
       .send({ error: { code: 'unavailable', message: 'the gateway cannot store readings right now; retry later' } });
   }
-  if (r.outcome === 'accepted' || r.outcome === 'duplicate') {
-    return reply.code(r.outcome === 'accepted' ? 201 : 200).send({ status: r.outcome, reading_id: r.readingId! });
-  }
-  const message = r.detail ? `${REASON_TEXT[r.outcome]}: ${r.detail}` : REASON_TEXT[r.outcome];
-  return reply.code(REASON_STATUS[r.outcome] as 400).send({ error: { code: r.outcome, message } });
+  if (r.ok) return reply.code(r.outcome === 'accepted' ? 201 : 200).send({ status: r.outcome, reading_id: r.readingId });
+  const message = r.detail ? `${REASON_TEXT[r.reason]}: ${r.detail}` : REASON_TEXT[r.reason];
+  return reply.code(REASON_STATUS[r.reason] as 400).send({ error: { code: r.reason, message } });
 }
 
 /**

@@ -14,11 +14,11 @@ export function formatFor(channel: Channel, meter: MeterSnapshot | null): Messag
   return intervalFormat;
 }
 
-/** An OCMF meter publishing JSON to its readings topic. */
+/** An OCMF meter publishing JSON to its readings topic (formatFor picks this only when the meter is known). */
 const wrongChannel: MessageFormat = {
   name: 'ocmf',
-  evaluate: ({ topicMeterId }) => ({
-    ok: false, reason: 'invalid_payload', detail: `meter ${topicMeterId} is registered for OCMF: publish records to meters/${topicMeterId}/ocmf`,
-    meterId: topicMeterId, timestamp: null,
+  evaluate: (_input, meter) => ({
+    ok: false, reason: 'invalid_payload', detail: `meter ${meter!.id} is registered for OCMF: publish records to meters/${meter!.id}/ocmf`,
+    meterId: meter!.id, timestamp: null,
   }),
 };

@@ -1,5 +1,4 @@
-import type { RejectReason } from '../../domain/reasons.js';
-import type { Verdict } from '../evaluate-batch.js';
+import type { CheckRefusal, Refusal } from '../../domain/outcome.js';
 
 function timestampOf(payload: Uint8Array | null): string | null {
   // Best effort for the status message of a refused JSON message; never trusted for anything else.
@@ -12,6 +11,7 @@ function timestampOf(payload: Uint8Array | null): string | null {
   }
 }
 
-export function refusal(reason: RejectReason, detail: string, meterId: string | null, payload: Uint8Array | null): Verdict {
-  return { ok: false, reason, detail, meterId, timestamp: timestampOf(payload) };
+/** A check's refusal as a verdict: with the message's timestamp when it can be read. */
+export function refusal(r: CheckRefusal, payload: Uint8Array | null): Refusal {
+  return { ...r, timestamp: timestampOf(payload) };
 }

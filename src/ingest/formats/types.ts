@@ -5,7 +5,8 @@ import type { Verdict } from '../evaluate-batch.js';
 export type Channel = 'readings' | 'ocmf';
 
 export interface FormatInput {
-  topicMeterId: string;
+  /** the meter the message is addressed to (topic or HTTP body); null when none is named */
+  meterId: string | null;
   payload: Uint8Array;
   receivedAt: number;
 }

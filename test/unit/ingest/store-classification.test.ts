@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON_STATUS } from '../../../src/api/routes/readings.js';
 import { REJECT_REASONS } from '../../../src/domain/reasons.js';
+import { outcomeCode } from '../../../src/domain/outcome.js';
 import { statusPayload } from '../../../src/ingest/types.js';
 import { withTransaction } from '../../../src/store/pool.js';
 import { insertReadings, type ReadingRow } from '../../../src/store/readings.js';
@@ -48,14 +49,15 @@ describe('insertReadings: the database decides duplicate vs conflict', () => {
     const aOther = row('2026-01-01T10:00:00Z', 'sigX', '2');
     const b = row('2026-01-01T11:00:00Z', 'sigB', '0.000000001');
     const first = await write([a, aCopy, aOther, b]);
-    expect(first.get(a.idx)!.outcome).toBe('accepted');
-    expect(first.get(aCopy.idx)).toEqual({ outcome: 'duplicate', readingId: first.get(a.idx)!.readingId });
-    expect(first.get(aOther.idx)!.outcome).toBe('conflict');
-    expect(first.get(b.idx)!.outcome).toBe('accepted');
+    const stored0 = first.get(a.idx)!;
+    expect(stored0.ok && stored0.outcome).toBe('accepted');
+    expect(first.get(aCopy.idx)).toEqual({ ok: true, outcome: 'duplicate', readingId: stored0.ok && stored0.readingId, detail: null, notes: [] });
+    expect(first.get(aOther.idx)).toEqual({ ok: false, reason: 'conflict', detail: `reading ${stored0.ok && stored0.readingId} is already stored for m1 at 2026-01-01T10:00:00Z with different content` });
+    expect(outcomeCode(first.get(b.idx)!)).toBe('accepted');
 
     // Same instant written with an offset: Postgres compares timestamps, the signature differs → conflict.
     const later = await write([row('2026-01-01T12:00:00+02:00', 'sigOffset'), row('2026-01-01T11:00:00Z', 'sigB')]);
-    expect([...later.values()].map((v) => v.outcome)).toEqual(['conflict', 'duplicate']);
+    expect([...later.values()].map(outcomeCode)).toEqual(['conflict', 'duplicate']);
     const stored = await db.pool.query('SELECT signature, kwh_amount FROM meter_readings ORDER BY "timestamp"');
     expect(stored.rows).toEqual([{ signature: 'sigA', kwh_amount: '1.500000000' }, { signature: 'sigB', kwh_amount: '0.000000001' }]);
   });
@@ -89,9 +91,9 @@ describe('what meters and HTTP clients are told', () => {
   });
 
   it('publishes a compact status document', () => {
-    const ok = JSON.parse(statusPayload({ outcome: 'accepted', meterId: 'm1', readingId: '7', timestamp: 't', detail: null }).toString());
+    const ok = JSON.parse(statusPayload({ ok: true, outcome: 'accepted', meterId: 'm1', readingId: '7', timestamp: 't', detail: null, notes: [] }).toString());
     expect(ok).toEqual({ timestamp: 't', outcome: 'accepted', reason: null, detail: null, reading_id: '7' });
-    const bad = JSON.parse(statusPayload({ outcome: 'stale', meterId: 'm1', readingId: null, timestamp: 't', detail: 'old' }).toString());
+    const bad = JSON.parse(statusPayload({ ok: false, reason: 'stale', meterId: 'm1', timestamp: 't', detail: 'old' }).toString());
     expect(bad).toEqual({ timestamp: 't', outcome: 'rejected', reason: 'stale', detail: 'old', reading_id: null });
   });
 });
