@@ -1,4 +1,4 @@
-import { METER_ID_RE, topicForStatus } from '../domain/reading.js';
+import { meterIdFromOcmfTopic, meterIdFromTopic, topicForStatus } from '../domain/reading.js';
 import type { Outcome, Refusal } from '../domain/outcome.js';
 import type { Channel } from './formats/types.js';
 
@@ -37,8 +37,6 @@ export interface IngestSink {
   readonly accepting: boolean;
 }
 
-const TOPIC_CHANNELS: Record<string, Channel> = { readings: 'readings', ocmf: 'ocmf' };
-
 /**
  * The topic rule of both MQTT transports: `meters/{id}/readings` and `meters/{id}/ocmf` are
  * routed to meter `id`; anything else is refused as forbidden_topic, here and nowhere else.
@@ -46,10 +44,9 @@ const TOPIC_CHANNELS: Record<string, Channel> = { readings: 'readings', ocmf: 'o
  * topics; null on an external broker, whose ACL decides who publishes where.
  */
 export function routeTopic(topic: string, publisher: string | null): Route {
-  const parts = topic.split('/');
-  const channel = parts.length === 3 && parts[0] === 'meters' ? TOPIC_CHANNELS[parts[2]!] : undefined;
-  const id = parts[1] ?? '';
-  if (channel && METER_ID_RE.test(id) && (publisher === null || id === publisher)) return { ok: true, channel, meterId: id };
+  const readings = meterIdFromTopic(topic);
+  const id = readings ?? meterIdFromOcmfTopic(topic);
+  if (id !== null && (publisher === null || id === publisher)) return { ok: true, channel: readings === null ? 'ocmf' : 'readings', meterId: id };
   const who = publisher === null ? 'this client' : `meter ${publisher}`;
   return { ok: false, reason: 'forbidden_topic', detail: `${who} may not publish to ${topic.slice(0, 200)}`, meterId: publisher, timestamp: null };
 }
