@@ -53,7 +53,7 @@ export interface OcmfRecord {
   signatureHex: string;
 }
 
-export type OcmfOutcome =
+export type OcmfEvaluation =
   | { ok: true; record: OcmfRecord }
   | (Omit<CheckRefusal, 'meterId'> & { reason: 'invalid_payload' | 'invalid_encoding' | 'too_large' | 'bad_signature' | 'ocmf_status' | 'serial_mismatch' });
 
@@ -134,8 +134,8 @@ function decodeSignature(sig: { [k: string]: ExactJson }): Buffer | string {
  * unauthenticated record is looked at beyond what verification needs. `parseKey` is the verifier's
  * cached parseOcmfPublicKey (default: parse every time).
  */
-export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter, parseKey: (spkiHex: string) => ParsedKey = parseOcmfPublicKey): OcmfOutcome {
-  const bad = (reason: Exclude<OcmfOutcome, { ok: true }>['reason'], detail: string): OcmfOutcome => ({ ok: false, reason, detail });
+export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter, parseKey: (spkiHex: string) => ParsedKey = parseOcmfPublicKey): OcmfEvaluation {
+  const bad = (reason: Exclude<OcmfEvaluation, { ok: true }>['reason'], detail: string): OcmfEvaluation => ({ ok: false, reason, detail });
   if (bytes.byteLength > MAX_OCMF_BYTES) return bad('too_large', `${bytes.byteLength} bytes`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const first = buf.indexOf(0x7c);
@@ -176,8 +176,8 @@ export function evaluateOcmf(bytes: Uint8Array, meter: OcmfMeter, parseKey: (spk
   return readPayload(payload, meter, der.toString('hex'));
 }
 
-function readPayload(p: { [k: string]: ExactJson }, meter: OcmfMeter, signatureHex: string): OcmfOutcome {
-  const bad = (reason: 'invalid_payload' | 'ocmf_status' | 'serial_mismatch', detail: string): OcmfOutcome => ({ ok: false, reason, detail });
+function readPayload(p: { [k: string]: ExactJson }, meter: OcmfMeter, signatureHex: string): OcmfEvaluation {
+  const bad = (reason: 'invalid_payload' | 'ocmf_status' | 'serial_mismatch', detail: string): OcmfEvaluation => ({ ok: false, reason, detail });
   const gs = typeof p.GS === 'string' ? p.GS : null;
   if (meter.serial !== null && gs !== meter.serial) return bad('serial_mismatch', `GS ${JSON.stringify(gs)} is not the registered serial`);
   let page: OcmfRecord['page'] = null;
