@@ -50,6 +50,7 @@ function submit(payload: Buffer): Promise<Outcome | Error> {
   return new Promise((resolve) => {
     const msg: IngestMessage = { source: 'mqtt', topic: `meters/${meter.id}/readings`, payload, receivedAt: Date.now(), route: { ok: true, channel: 'readings', meterId: meter.id }, done: resolve };
     expect(pipeline.submit(msg)).toBe(true);
+    expect(msg.done).toBe(resolve); // the pipeline wraps the transport's callback, it never replaces it
   });
 }
 
