@@ -23,7 +23,6 @@ export function myReadingsRoutes(deps: Pick<ApiDeps, 'pool'>): RouteModule {
     app.get(
       '/api/meters/my-readings',
       {
-        preHandler: auth.authenticate,
         schema: {
           tags: ['meters'],
           security: [{ bearer: [] }],
@@ -35,7 +34,7 @@ export function myReadingsRoutes(deps: Pick<ApiDeps, 'pool'>): RouteModule {
       },
       async (request) => {
         const { limit, offset } = request.query;
-        const rows = await listReadingsOfOwner(deps.pool, walletOf(request.principal!), limit, offset);
+        const rows = await listReadingsOfOwner(deps.pool, walletOf(auth.identify(request)), limit, offset);
         return {
           readings: rows.map((x) => ({
             ...x,
