@@ -97,7 +97,7 @@ async function serve(url: string): Promise<void> {
   const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
   const pool = createPool(url, 10, logger);
   const metrics = createMetrics();
-  const routes = [ercRoutes({ pool, service: createErcService({ pool, chain: null, metrics }) }), myReadingsRoutes({ pool })];
+  const routes = [ercRoutes({ erc: createErcService({ pool, chain: null, metrics }), limits: {} }), myReadingsRoutes({ pool })];
   // The balance route (minting issue) reads the chain: wire it to an in-memory embedded ledger.
   let balance = 'registered';
   try {
@@ -113,7 +113,7 @@ async function serve(url: string): Promise<void> {
     await client.ensureFunded(10_000_000_000n);
     const minter = createMinter({ pool, chain: client, metrics, logger, payer, configuredMint: null, cluster: 'localnet', maxReadingsPerRun: 1000 });
     await minter.ensureMint();
-    routes.push(tokenRoutes(createTokenService(minter, payer, 'localnet', { balanceCacheMs: Number(process.env.BALANCE_CACHE_MS ?? 2000) })));
+    routes.push(tokenRoutes({ tokens: createTokenService(minter, payer, 'localnet', { balanceCacheMs: Number(process.env.BALANCE_CACHE_MS ?? 2000) }), limits: {} }));
   } catch (err) {
     balance = `not available: ${(err as Error).message}`;
   }

@@ -3,17 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
-import { buildApp, type RouteModule } from './api/app.js';
+import { buildApp } from './api/app.js';
 import { createAuthenticator } from './api/auth.js';
+import type { ApiDeps } from './api/deps.js';
 import { resolveJwtKeys } from './api/jwt-keys.js';
-import { systemRoutes } from './api/routes/system.js';
-import { adminMeterRoutes } from './api/routes/admin-meters.js';
-import { adminRegisterRoutes } from './api/routes/admin-register-meters.js';
-import { ercRoutes } from './api/routes/erc.js';
-import { myReadingsRoutes } from './api/routes/my-readings.js';
-import { readingRoutes } from './api/routes/readings.js';
-import { ocmfRoutes } from './api/routes/ocmf.js';
-import { tokenRoutes } from './api/routes/tokens.js';
+import { apiRoutes } from './api/routes/index.js';
 import { startErc } from './erc/start.js';
 import { startIngest } from './ingest/index.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
@@ -92,7 +86,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     started.push({ name: 'pg-pool', stop: () => pool.end() });
     registerRegisterGauges(metrics.registry, pool);
 
-    const routes: RouteModule[] = [];
     // One database probe for both /health/ready and the periodic gauge refresh below.
     const probeDatabase = async () => {
       const up = await ping(pool);
@@ -111,8 +104,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     started.push({ name: 'ingest', stop: ingest.stop });
     urls.mqtt = ingest.mqttUrl;
     readinessChecks.broker = () => ingest.brokerUp();
-    routes.push(readingRoutes((payload, meterId) => ingest.submitHttp(payload, meterId, 'readings')));
-    routes.push(ocmfRoutes((payload, meterId) => ingest.submitHttp(payload, meterId, 'ocmf')));
 
     // 3. chain and minting: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT
     // (state under DATA_DIR/ledger) — the same JSON-RPC client either way.
@@ -124,13 +115,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     const tokenService = createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, {
       balanceCacheMs: config.BALANCE_CACHE_MS, operatorMintMaxTokens: config.OPERATOR_MINT_MAX_TOKENS,
     });
-    routes.push(tokenRoutes(tokenService, { publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }));
 
     // 4. certificates, anchored through the same chain client
     const erc = startErc({ pool, metrics, logger, chain: chain.client });
     started.push({ name: 'erc', stop: erc.stop });
-    routes.push(ercRoutes({ pool, service: erc.service, publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
-    routes.push(adminRegisterRoutes({ pool }));
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.
@@ -152,11 +140,24 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         return Object.fromEntries(entries);
       },
     };
+    const api: ApiDeps = {
+      pool,
+      submit: {
+        reading: (payload, meterId) => ingest.submitHttp(payload, meterId, 'readings'),
+        ocmf: (payload, meterId) => ingest.submitHttp(payload, meterId, 'ocmf'),
+      },
+      tokens: tokenService,
+      erc: erc.service,
+      provisioner,
+      metrics,
+      readiness,
+      limits: { publicPerMinute: config.RATE_LIMIT_PUBLIC_PER_MINUTE },
+    };
     const app = await buildApp({
       logger,
       metrics,
       auth,
-      routes: [systemRoutes(metrics, readiness), ...routes],
+      routes: apiRoutes(api),
       writeRateLimit: config.RATE_LIMIT_WRITES_PER_MINUTE,
       trustProxy: config.HTTP_TRUST_PROXY,
     });

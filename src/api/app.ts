@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault,
+} from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,12 +10,18 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { ChainUnavailableError } from '../chain/errors.js';
-import { AppError } from '../domain/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Authenticator } from './auth.js';
+import { answerFor, catalogued } from './errors.js';
 
-/** A feature's routes: registered by the app factory with the shared dependencies. */
-export type RouteModule = (app: FastifyInstance, auth: Authenticator) => Promise<void> | void;
+/** The app as route modules see it: request and reply types come from the TypeBox schemas. */
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/**
+ * A group of routes, as every `api/routes/<group>.ts` exports it: `xRoutes(deps: ApiDeps)` (or the
+ * part of `ApiDeps` it uses) returns one, and the app factory registers it.
+ */
+export type RouteModule = (app: Api, auth: Authenticator) => Promise<void> | void;
 
 export interface AppOptions {
   logger: Logger;
@@ -57,7 +66,7 @@ function validatorCompiler() {
 }
 
 /** fastify's own 4xx errors, named in the API's error catalogue */
-const CLIENT_ERROR_CODES: Record<string, string> = {
+const CLIENT_ERROR_CODES: Record<string, 'too_large' | 'unsupported_media_type'> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
 };
@@ -141,10 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     global: false,
     max: opts.writeRateLimit,
     timeWindow: 60_000,
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: 429,
-      error: { code: 'rate_limited', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` },
-    }),
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, ...answerFor('rate_limited', `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s`).body }),
   });
 
   // Label by the route template (never the raw URL) so cardinality stays bounded.
@@ -159,33 +165,36 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    void reply.code(404).send(answerFor('not_found', `no route ${request.method} ${request.url.split('?')[0]}`).body);
   });
 
-  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
-    if (err instanceof AppError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+  // Every refusal by its code in the catalogue (api/errors.ts); only the status of fastify's own
+  // 4xx errors is fastify's.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = catalogued(err);
+    if (known) return reply.code(known.status).send(known.body);
     if (err instanceof ChainUnavailableError) {
       request.log.warn({ err }, 'chain unavailable');
-      return reply.code(503).send({ error: { code: 'chain_unavailable', message: 'the Solana RPC cannot be reached; try again shortly' } });
+      const a = answerFor('chain_unavailable');
+      return reply.code(a.status).send(a.body);
     }
-    if ((err as FastifyError).validation) {
-      return reply.code(400).send({ error: { code: 'invalid_request', message: err.message } });
+    if (err.validation) {
+      const a = answerFor('invalid_request', err.message);
+      return reply.code(a.status).send(a.body);
     }
-    const status = (err as FastifyError).statusCode ?? 500;
+    const status = err.statusCode ?? 500;
     if (status === 429) {
       // @fastify/rate-limit throws what errorResponseBuilder returned; keep only the one error shape
       const body = (err as unknown as { error?: { code: string; message: string } }).error;
-      return reply.code(429).send({ error: body ?? { code: 'rate_limited', message: 'too many requests' } });
+      return reply.code(429).send(body ? { error: body } : answerFor('rate_limited').body);
     }
-    if (status < 500) {
-      const code = CLIENT_ERROR_CODES[(err as FastifyError).code] ?? 'bad_request';
-      return reply.code(status).send({ error: { code, message: err.message } });
-    }
+    if (status < 500) return reply.code(status).send(answerFor(CLIENT_ERROR_CODES[err.code] ?? 'bad_request', err.message).body);
     request.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: { code: 'internal_error', message: `internal error; the server log has the details under request id ${request.id}` } });
+    return reply.code(500).send(answerFor('internal_error', `internal error; the server log has the details under request id ${request.id}`).body);
   });
 
-  for (const routes of opts.routes) await routes(app, opts.auth);
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  for (const routes of opts.routes) await routes(typed, opts.auth);
   return app;
 }
 

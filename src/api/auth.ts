@@ -1,15 +1,22 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyRequest } from 'fastify';
-import { forbidden, unauthorized } from '../domain/errors.js';
 import { isValidPublicKey } from '../domain/keys.js';
 import { isRole, type Role } from '../domain/roles.js';
+import { forbidden, unauthorized } from './errors.js';
 
-/** Who is calling, from a verified token. */
-export interface Principal {
-  sub: string;
-  role: Role;
-  wallet: string | null;
-  name: string | null;
+/**
+ * Who is calling, from a verified token. A REC authority's token always names its wallet and
+ * name (certificates record who issued them), so its type says so.
+ */
+export type Principal =
+  | { sub: string; role: 'rec_authority'; wallet: string; name: string }
+  | { sub: string; role: Exclude<Role, 'rec_authority'>; wallet: string | null; name: string | null };
+
+/** The principal of a token whose role is one of `R`. */
+export type PrincipalIn<R extends Role> = Principal & { role: R };
+
+function hasRole<R extends Role>(p: Principal, roles: readonly R[]): p is PrincipalIn<R> {
+  return (roles as readonly Role[]).includes(p.role);
 }
 
 export interface JwtKeys {
@@ -79,8 +86,11 @@ export function createAuthenticator(keys: JwtKeys) {
     if (wallet !== undefined && (typeof wallet !== 'string' || !isValidPublicKey(wallet))) throw unauthorized('token wallet claim is not a Solana public key');
     if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 200)) throw unauthorized('token name claim is invalid');
     // An authority's certificates record who issued them; a token that cannot say is not usable.
-    if (role === 'rec_authority' && (wallet === undefined || name === undefined)) throw unauthorized('rec_authority tokens must carry wallet and name');
-    return { sub, role, wallet: (wallet as string | undefined) ?? null, name: (name as string | undefined) ?? null };
+    if (role === 'rec_authority') {
+      if (wallet === undefined || name === undefined) throw unauthorized('rec_authority tokens must carry wallet and name');
+      return { sub, role, wallet, name };
+    }
+    return { sub, role, wallet: wallet ?? null, name: name ?? null };
   }
 
   function principalFrom(request: FastifyRequest): Principal {
@@ -91,18 +101,32 @@ export function createAuthenticator(keys: JwtKeys) {
     return verifyToken(m[1]!);
   }
 
+  /** In a handler: the caller of any valid token (401 without one). */
+  function identify(request: FastifyRequest): Principal {
+    request.principal = principalFrom(request);
+    return request.principal;
+  }
+
+  /** In a handler: the caller, whose role must be one of `roles` (401 before 403); typed by them. */
+  function authorize<R extends Role>(request: FastifyRequest, ...roles: R[]): PrincipalIn<R> {
+    const p = identify(request);
+    if (!hasRole(p, roles)) throw forbidden(`requires role ${roles.join(' or ')}`);
+    return p;
+  }
+
   return {
     verifyToken,
+    identify,
+    authorize,
     /** preHandler: any valid token */
     authenticate: async (request: FastifyRequest) => {
-      request.principal = principalFrom(request);
+      identify(request);
     },
     /** preHandler: a valid token whose role is one of `roles` (401 before 403) */
     requireRole:
       (...roles: Role[]) =>
       async (request: FastifyRequest) => {
-        request.principal = principalFrom(request);
-        if (!roles.includes(request.principal.role)) throw forbidden(`requires role ${roles.join(' or ')}`);
+        authorize(request, ...roles);
       },
   };
 }

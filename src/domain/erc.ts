@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { findUnsafeChar } from './text.js';
+import type { Role } from './roles.js';
 
 /**
  * Energy Renewable Certificates: id format, the content that is anchored on chain, and its hash.
@@ -79,4 +80,21 @@ export function metadataProblem(metadata: unknown): string | null {
     if (bad) return `metadata values may not contain ${bad}`;
   }
   return null;
+}
+
+/** Who acts on a certificate: the API's principal, as far as certificate rules need it. */
+export interface CertificateCaller {
+  sub: string;
+  role: Role;
+  wallet: string | null;
+}
+
+/** Owner, issuing authority or admin may see a certificate; everyone else is told it does not exist. */
+export function mayViewCertificate(
+  caller: CertificateCaller,
+  row: { owner_wallet: string; issuer_user_id: string; issuer_wallet: string },
+): boolean {
+  if (caller.role === 'admin') return true;
+  if (caller.wallet !== null && caller.wallet === row.owner_wallet) return true;
+  return caller.role === 'rec_authority' && (caller.sub === row.issuer_user_id || caller.wallet === row.issuer_wallet);
 }

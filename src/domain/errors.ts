@@ -1,21 +1,52 @@
 /**
- * The one error catalogue for the HTTP API: every refusal is `{ error: { code, message } }`
- * with a code from here. The ingest reason codes double as API codes for submit-reading.
+ * Refusals raised below the API (domain rules, mint, certificates, meters), named by a code.
+ * The domain knows no transport: the API's catalogue (`api/errors.ts`) maps each code to an HTTP
+ * status and its standard message, as `reasons.ts` does for ingest outcomes.
  */
-export class AppError extends Error {
-  override name = 'AppError';
+export type DomainErrorCode =
+  // any layer
+  | 'not_found'
+  | 'invalid_request'
+  | 'chain_unavailable'
+  | 'invalid_wallet'
+  // minting
+  | 'wallet_mismatch'
+  | 'already_minted'
+  | 'mint_pending'
+  | 'unmintable_reading'
+  | 'mint_not_confirmed'
+  | 'mint_not_ready'
+  | 'mint_busy'
+  | 'invalid_amount'
+  | 'amount_over_limit'
+  | 'idempotency_key_reused'
+  // certificates
+  | 'invalid_period'
+  | 'period_too_large'
+  | 'no_readings'
+  | 'period_overlaps_certified'
+  | 'period_splits_reading'
+  | 'not_owner'
+  | 'certificate_retired'
+  | 'same_owner'
+  // meters
+  | 'meter_exists'
+  | 'invalid_resolution'
+  | 'not_register'
+  | 'not_on_hold';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  /**
+   * `detail`: what this case adds to the code (names, ids, limits); without it the API answers
+   * the catalogue's standard message for the code.
+   */
   constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
+    readonly code: DomainErrorCode,
+    readonly detail?: string,
   ) {
-    super(message);
+    super(detail ?? code);
   }
 }
 
-export const badRequest = (code: string, message: string) => new AppError(400, code, message);
-export const unauthorized = (message = 'a valid bearer token is required') => new AppError(401, 'unauthorized', message);
-export const forbidden = (message = 'your role may not do this') => new AppError(403, 'forbidden', message);
-export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
-export const conflict = (code: string, message: string) => new AppError(409, code, message);
-export const unavailable = (code: string, message: string) => new AppError(503, code, message);
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);

@@ -1,10 +1,13 @@
-import { conflict, badRequest, notFound, unavailable } from '../domain/errors.js';
-import { contentHash, parseAnchorMemo } from '../domain/erc.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { contentHash, mayViewCertificate, parseAnchorMemo, type CertificateCaller } from '../domain/erc.js';
 import { numericToBaseUnits } from '../domain/kwh.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import { singleFlightCache } from '../lib/single-flight.js';
-import { backingOf, contentOf, getCertificate, issueCertificate, type CertificateRow } from '../store/certificates.js';
+import {
+  backingOf, contentOf, getCertificate, issueCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate,
+  type CertificateRow, type OwnershipResult, type TransferRow,
+} from '../store/certificates.js';
 import type { MemoChain } from './chain.js';
 
 /** A certificate lists its reading ids and hashes them; this bounds both. */
@@ -31,9 +34,24 @@ export interface Verification {
   detail: string;
 }
 
+/** A certificate with its transfer history, as the detail views show it. */
+export interface CertificateRecord {
+  certificate: CertificateRow;
+  transfers: TransferRow[];
+}
+
+/** The caller of an owner's action: only a caller with a wallet can own anything. */
+export type OwnerCaller = CertificateCaller & { wallet: string };
+
 export interface ErcService {
   issue(req: IssueRequest): Promise<CertificateRow>;
   verify(id: string): Promise<Verification | null>;
+  /** One certificate, for a caller who may see it; otherwise `not_found`, as if it did not exist. */
+  get(id: string, caller: CertificateCaller): Promise<CertificateRecord>;
+  /** A page of the certificates a wallet owns, newest first, as a JSON array built by PostgreSQL. */
+  listOwnedJson(wallet: string, limit: number, offset: number): Promise<string>;
+  transfer(req: { id: string; caller: OwnerCaller; toWallet: string }): Promise<CertificateRecord>;
+  retire(req: { id: string; caller: OwnerCaller; beneficiary: string; purpose: string | null }): Promise<CertificateRecord>;
 }
 
 /**
@@ -50,8 +68,8 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
     async issue(req) {
       const start = Date.parse(req.periodStart);
       const end = Date.parse(req.periodEnd);
-      if (!(end > start)) throw badRequest('invalid_period', 'period_end must be after period_start');
-      if (end - start > MAX_PERIOD_MS) throw badRequest('invalid_period', 'a certificate period may span at most 366 days');
+      if (!(end > start)) throw new DomainError('invalid_period', 'period_end must be after period_start');
+      if (end - start > MAX_PERIOD_MS) throw new DomainError('invalid_period', 'a certificate period may span at most 366 days');
       const r = await issueCertificate(deps.pool, {
         meterId: req.meterId,
         periodStart: req.periodStart,
@@ -67,13 +85,13 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
           case 'unknown_meter':
             throw notFound(`meter ${req.meterId}`);
           case 'no_readings':
-            throw conflict('no_readings', 'the period holds no accepted readings for this meter');
+            throw new DomainError('no_readings', 'the period holds no accepted readings for this meter');
           case 'already_certified':
-            throw conflict('period_overlaps_certified', `the period overlaps ${r.count} reading(s) already backing a certificate`);
+            throw new DomainError('period_overlaps_certified', `the period overlaps ${r.count} reading(s) already backing a certificate`);
           case 'period_splits_reading':
-            throw conflict('period_splits_reading', `reading ${r.span.reading_id} covers (${r.span.start}, ${r.span.end}], which crosses a boundary of the period; choose boundaries outside it`);
+            throw new DomainError('period_splits_reading', `reading ${r.span.reading_id} covers (${r.span.start}, ${r.span.end}], which crosses a boundary of the period; choose boundaries outside it`);
           case 'too_many_readings':
-            throw badRequest('period_too_large', `the period holds ${r.count} readings; at most ${MAX_READINGS_PER_CERTIFICATE} per certificate`);
+            throw new DomainError('period_too_large', `the period holds ${r.count} readings; at most ${MAX_READINGS_PER_CERTIFICATE} per certificate`);
         }
       }
       deps.metrics?.ercIssued.inc();
@@ -102,7 +120,7 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
           detail: (same ? 'the on-chain anchor is not confirmed yet' : 'the row no longer matches the hash recorded at issuance') + backingNote,
         };
       }
-      if (!findMemo) throw unavailable('chain_unavailable', 'no chain client is configured to read the anchor');
+      if (!findMemo) throw new DomainError('chain_unavailable');
       const memo = await findMemo(row.blockchain_tx_signature);
       const anchor = memo ? parseAnchorMemo(memo) : null;
       if (!anchor || anchor.certificateId !== id) {
@@ -123,5 +141,43 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
         detail: (matches ? 'the certificate matches its on-chain anchor' : 'the certificate differs from what was anchored on chain') + backingNote,
       };
     },
+
+    async get(id, caller) {
+      const row = await getCertificate(deps.pool, id);
+      if (!row || !mayViewCertificate(caller, row)) throw notFound(`certificate ${id}`);
+      return { certificate: row, transfers: await listTransfers(deps.pool, id) };
+    },
+
+    listOwnedJson: (wallet, limit, offset) => listCertificatesJsonByOwner(deps.pool, wallet, limit, offset),
+
+    async transfer({ id, caller, toWallet }) {
+      const r = await transferCertificate(deps.pool, { id, callerWallet: caller.wallet, callerSub: caller.sub, toWallet });
+      if (!r.ok) throw await refusal(deps.pool, caller, r, id, 'transfer');
+      return { certificate: r.certificate, transfers: await listTransfers(deps.pool, id) };
+    },
+
+    async retire({ id, caller, beneficiary, purpose }) {
+      const r = await retireCertificate(deps.pool, { id, callerWallet: caller.wallet, beneficiary, purpose });
+      if (!r.ok) throw await refusal(deps.pool, caller, r, id, 'retire');
+      return { certificate: r.certificate, transfers: await listTransfers(deps.pool, id) };
+    },
   };
+}
+
+/**
+ * Why a transfer/retire was refused, as the caller may learn it: 404 unless they may see the
+ * certificate — except a former owner (it was issued to them, or they transferred it away), who
+ * learns that it moved on instead of a 404 for a certificate they know exists.
+ */
+async function refusal(pool: Pool, caller: OwnerCaller, r: Extract<OwnershipResult, { ok: false }>, id: string, action: string): Promise<DomainError> {
+  const hidden = r.current !== null && !mayViewCertificate(caller, r.current);
+  if (r.reason === 'not_owner' && r.current && hidden) {
+    const wallet = caller.wallet;
+    const former = r.current.issued_to_wallet === wallet || (await listTransfers(pool, id)).some((t) => t.from_wallet === wallet);
+    if (former) return new DomainError('not_owner', `certificate ${id} was transferred to another wallet; only its current owner may ${action} it`);
+  }
+  if (r.reason === 'not_found' || hidden) return notFound(`certificate ${id}`);
+  if (r.reason === 'not_owner') return new DomainError('not_owner', `only the current owner may ${action} this certificate`);
+  if (r.reason === 'retired') return new DomainError('certificate_retired', 'the certificate is retired; retirement is final');
+  return new DomainError('same_owner', 'the certificate already belongs to that wallet');
 }

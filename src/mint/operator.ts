@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, badRequest, unavailable } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { baseUnitsToKwh, kwhToBaseUnits, U64_MAX } from '../domain/kwh.js';
 import {
   findByIdempotencyKey,
@@ -26,7 +26,6 @@ export interface OperatorMintRequest {
 
 export type OperatorMintResult = SingleMintResult & { operatorMintId: string; replayed: boolean };
 
-const unprocessable = (code: string, message: string) => new AppError(422, code, message);
 
 /** The request's meaning: the same admin, wallet, amount (in base units, so "2" = "2.0") and reason. */
 function requestHash(req: OperatorMintRequest, units: bigint): string {
@@ -55,9 +54,9 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.c
  */
 export async function operatorMint(d: MintDeps, target: BuildTarget, req: OperatorMintRequest, deadlineMs = 60_000): Promise<OperatorMintResult> {
   const units = kwhToBaseUnits(req.amountKwh);
-  if (units <= 0n || units > U64_MAX) throw badRequest('invalid_amount', 'amount must be > 0 and fit a u64 in base units');
+  if (units <= 0n || units > U64_MAX) throw new DomainError('invalid_amount', 'amount must be > 0 and fit a u64 in base units');
   if (units > req.maxBaseUnits) {
-    throw unprocessable('amount_over_limit', `one operator mint may mint at most ${baseUnitsToKwh(req.maxBaseUnits)} tokens (OPERATOR_MINT_MAX_TOKENS)`);
+    throw new DomainError('amount_over_limit', `one operator mint may mint at most ${baseUnitsToKwh(req.maxBaseUnits)} tokens (OPERATOR_MINT_MAX_TOKENS)`);
   }
   const hash = requestHash(req, units);
   await purgeIdempotencyKeys(d.pool);
@@ -65,7 +64,7 @@ export async function operatorMint(d: MintDeps, target: BuildTarget, req: Operat
     const prior = await findByIdempotencyKey(d.pool, req.idempotencyKey);
     if (prior) {
       if (prior.request_hash !== hash) {
-        throw unprocessable('idempotency_key_reused', 'this Idempotency-Key was used for a different request; use a new key for a new mint');
+        throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was used for a different request; use a new key for a new mint');
       }
       if (prior.outbox_status !== 'failed' && prior.outbox_status !== 'expired') return replay(prior);
       await releaseFailedKey(d.pool, req.idempotencyKey);
@@ -103,5 +102,5 @@ export async function operatorMint(d: MintDeps, target: BuildTarget, req: Operat
     }
     return { ...r, operatorMintId, replayed: false };
   }
-  throw unavailable('mint_busy', 'concurrent operator mints kept colliding; retry with the same Idempotency-Key');
+  throw new DomainError('mint_busy', 'concurrent operator mints kept colliding; retry with the same Idempotency-Key');
 }

@@ -1,6 +1,5 @@
 import { PublicKey, type Keypair } from '@solana/web3.js';
-import { ChainUnavailableError } from '../chain/errors.js';
-import { AppError, badRequest, unavailable } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { listUnminted } from '../store/mint-readings.js';
 import { createBalanceCache } from './balance-cache.js';
 import type { Minter, RunReport } from './minter.js';
@@ -9,8 +8,9 @@ import { mintOneReading } from './single.js';
 import { MintSetupError } from './token.js';
 
 /**
- * What the HTTP API needs from minting, as one object main.ts hands to the token routes. Chain
- * outages become 503 here, so no caller can turn an unreachable chain into a balance of 0.
+ * What the HTTP API needs from minting, as one object main.ts hands to the token routes. A chain
+ * outage stays an error (ChainUnavailableError, which the API answers 503 `chain_unavailable`),
+ * so no caller can turn an unreachable chain into a balance of 0.
  */
 export function createTokenService(minter: Minter, payer: Keypair, cluster: string, opts: { balanceCacheMs?: number; operatorMintMaxTokens?: number } = {}) {
   const d = minter.deps;
@@ -27,11 +27,7 @@ export function createTokenService(minter: Minter, payer: Keypair, cluster: stri
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof AppError) throw err;
-      if (err instanceof ChainUnavailableError) {
-        throw unavailable('chain_unavailable', 'the Solana RPC cannot be reached; try again later');
-      }
-      if (err instanceof MintSetupError) throw unavailable('mint_not_ready', err.message);
+      if (err instanceof MintSetupError) throw new DomainError('mint_not_ready', err.message);
       throw err;
     }
   };
@@ -42,7 +38,7 @@ export function createTokenService(minter: Minter, payer: Keypair, cluster: stri
     } catch {
       /* falls through */
     }
-    throw badRequest('invalid_wallet', `${w} is not a valid Solana public key`);
+    throw new DomainError('invalid_wallet', `${w} is not a valid Solana public key`);
   };
 
   return {
@@ -64,7 +60,7 @@ export function createTokenService(minter: Minter, payer: Keypair, cluster: stri
       guard(async () => {
         const row = await minter.mintRow(false);
         const info = await d.chain.getMintInfo(row.mint_address);
-        if (!info) throw unavailable('mint_not_ready', `mint ${row.mint_address} is not on this chain`);
+        if (!info) throw new DomainError('mint_not_ready', `mint ${row.mint_address} is not on this chain`);
         return { mint: row.mint_address, decimals: info.decimals, supply: info.supply, mintAuthority: info.mintAuthority, cluster };
       }),
     unminted: (limit: number, offset: number) => listUnminted(d.pool, limit, offset),

@@ -1,4 +1,4 @@
-import { badRequest, conflict, notFound, unavailable } from '../domain/errors.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import { getReadingMintState } from '../store/mint-readings.js';
 import { buildAndRecord, type BuildTarget } from './build.js';
 import { planBatch } from './plan.js';
@@ -21,7 +21,7 @@ export async function sendAndSettle(d: MintDeps, rows: Tracked[], baseUnits: big
   const rep = await settle(d, rows, { deadlineMs });
   const outcome = rep.signatures.get(t.signature);
   if (outcome === 'expired' || outcome === 'failed') {
-    throw unavailable('mint_not_confirmed', `transaction ${t.signature} ${outcome} without minting; nothing was minted and it is safe to retry`);
+    throw new DomainError('mint_not_confirmed', `transaction ${t.signature} ${outcome} without minting; nothing was minted and it is safe to retry`);
   }
   return { status: outcome === 'confirmed' ? 'confirmed' : 'pending', signature: t.signature, outboxId: t.id, baseUnits };
 }
@@ -33,14 +33,14 @@ export async function sendAndSettle(d: MintDeps, rows: Tracked[], baseUnits: big
 export async function mintOneReading(d: MintDeps, target: BuildTarget, readingId: string, wallet: string, deadlineMs = 60_000): Promise<SingleMintResult> {
   const r = await getReadingMintState(d.pool, readingId);
   if (!r) throw notFound(`reading ${readingId}`);
-  if (r.wallet_address !== wallet) throw badRequest('wallet_mismatch', `reading ${readingId} belongs to another wallet`);
-  if (r.minted) throw conflict('already_minted', `reading ${readingId} was minted in transaction ${r.mint_tx_signature}`);
-  if (r.mint_outbox_id) throw conflict('mint_pending', `reading ${readingId} is claimed by pending mint transaction ${r.mint_outbox_id}`);
+  if (r.wallet_address !== wallet) throw new DomainError('wallet_mismatch', `reading ${readingId} belongs to another wallet`);
+  if (r.minted) throw new DomainError('already_minted', `reading ${readingId} was minted in transaction ${r.mint_tx_signature}`);
+  if (r.mint_outbox_id) throw new DomainError('mint_pending', `reading ${readingId} is claimed by pending mint transaction ${r.mint_outbox_id}`);
   const plan = planBatch([r]);
-  if (plan.wallets.length === 0) throw badRequest('unmintable_reading', plan.skipped[0]?.reason ?? 'reading cannot be minted');
+  if (plan.wallets.length === 0) throw new DomainError('unmintable_reading', plan.skipped[0]?.reason ?? 'reading cannot be minted');
   // Lookup-table work (creating/extending tables) is only safe under the mint lock, which this
   // request path does not hold; one transfer gains nothing from a table anyway, so it goes legacy.
   const rows = await buildAndRecord({ ...d, lookupTables: null }, target, plan.wallets, 'readings');
-  if (!rows) throw conflict('mint_pending', `reading ${readingId} was claimed by a concurrent mint`);
+  if (!rows) throw new DomainError('mint_pending', `reading ${readingId} was claimed by a concurrent mint`);
   return sendAndSettle(d, rows, plan.wallets[0]!.baseUnits, deadlineMs);
 }

@@ -1,39 +1,40 @@
 import { generatePassword, hashPassword } from '../../domain/credential.js';
-import { badRequest, conflict } from '../../domain/errors.js';
+import { Type } from 'typebox';
+import { DomainError } from '../../domain/errors.js';
 import { registrationProblem } from '../../domain/meter.js';
 import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW } from '../../domain/plausibility.js';
-import type { Pool } from '../../store/pool.js';
 import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
-import type { MeterProvisioner } from '../../ingest/meter-provisioner.js';
 import type { RouteModule } from '../app.js';
-import { EXAMPLE, kwhString, meterIdString, pageOf, pageQuery, walletString, withErrors } from '../schemas.js';
-import { registerBodyProps, registerMeterProps, registerProfileFromBody, type RegisterBody } from './admin-register-meters.js';
+import type { ApiDeps } from '../deps.js';
+import { EXAMPLE, kwh, meterIdString, nullable, pageOf, pageQuery, stringEnum, walletString, withErrors } from '../schemas.js';
+import { registerBodyProps, registerMeterProps, registerProfileFromBody } from './admin-register-meters.js';
 import { insertRegisterMeter } from '../../store/register-meters.js';
 
 const meterProps = {
-  id: { type: 'string', examples: [EXAMPLE.meterId] },
-  wallet: { type: 'string', examples: [EXAMPLE.wallet] },
-  pubkey: { type: 'string', examples: [EXAMPLE.meterPubkey] },
-  status: { type: 'string', enum: ['active', 'suspended'] },
-  interval_seconds: { type: 'integer', examples: [900], description: 'length of one reading interval; a divisor of 86400' },
-  max_kw: { type: 'string', examples: ['400'], description: 'rated power in kW (decimal string)' },
-  max_kwh_per_interval: { type: 'string', examples: ['100'], description: 'derived: the most one reading may carry, max_kw × interval' },
-  created_at: { type: 'string', format: 'date-time', examples: ['2026-11-20T09:00:00.000Z'] },
-  last_seen_at: {
-    type: ['string', 'null'],
-    format: 'date-time',
-    examples: ['2026-11-25T12:15:02.118Z'],
-    description: 'when a gateway last committed a reading from this meter; refreshed at most every 30 s per gateway, so it may lag by that much',
-  },
+  id: Type.String({ examples: [EXAMPLE.meterId] }),
+  wallet: Type.String({ examples: [EXAMPLE.wallet] }),
+  pubkey: Type.String({ examples: [EXAMPLE.meterPubkey] }),
+  status: stringEnum(['active', 'suspended']),
+  interval_seconds: Type.Integer({ examples: [900], description: 'length of one reading interval; a divisor of 86400' }),
+  max_kw: Type.String({ examples: ['400'], description: 'rated power in kW (decimal string)' }),
+  max_kwh_per_interval: Type.String({ examples: ['100'], description: 'derived: the most one reading may carry, max_kw × interval' }),
+  created_at: Type.String({ format: 'date-time', examples: ['2026-11-20T09:00:00.000Z'] }),
+  last_seen_at: nullable(
+    Type.String({
+      format: 'date-time',
+      examples: ['2026-11-25T12:15:02.118Z'],
+      description: 'when a gateway last committed a reading from this meter; refreshed at most every 30 s per gateway, so it may lag by that much',
+    }),
+  ),
   ...registerMeterProps,
-} as const;
-const meterBody = { type: 'object', required: Object.keys(meterProps), properties: meterProps } as const;
+};
+const meterBody = Type.Object(meterProps);
 
 /** The meter registry over HTTP for admins: the same rules as `gridmint meter add` / `meter list`. */
-export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisioner | null }): RouteModule {
+export function adminMeterRoutes(deps: Pick<ApiDeps, 'pool' | 'provisioner'>): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
-    app.post<{ Body: { id: string; wallet: string; pubkey: string; interval_seconds?: number; max_kw?: string } & RegisterBody }>(
+    app.post(
       '/api/admin/meters',
       {
         preHandler: auth.requireRole('admin'),
@@ -45,33 +46,31 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
           description:
             'Same rules as `gridmint meter add`: id (also the MQTT username), owner wallet, the meter\'s ed25519 public key (base58) and a per-reading cap. ' +
             'The MQTT password is returned once; only its hash is stored. 409 `meter_exists`.',
-          body: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['id', 'wallet', 'pubkey'],
-            // max_kwh is retired (not an alias): an unknown property, so 400
-            properties: {
+          // max_kwh is retired (not an alias): an unknown property, so 400
+          body: Type.Object(
+            {
               id: meterIdString,
               wallet: walletString,
               ...registerBodyProps,
               // base58 ed25519 for JSON meters; SPKI DER hex or PEM for --format ocmf (checked by registration)
-              pubkey: { type: 'string', minLength: 32, maxLength: 2000, examples: [EXAMPLE.meterPubkey] },
-              interval_seconds: { type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_INTERVAL_SECONDS, description: 'a divisor of 86400 (interval meters)' },
-              max_kw: { ...kwhString, default: DEFAULT_MAX_KW, description: 'rated power in kW (decimal string)' },
+              pubkey: Type.String({ minLength: 32, maxLength: 2000, examples: [EXAMPLE.meterPubkey] }),
+              interval_seconds: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 86400, default: DEFAULT_INTERVAL_SECONDS, description: 'a divisor of 86400 (interval meters)' }),
+              ),
+              max_kw: Type.Optional(kwh({ default: DEFAULT_MAX_KW, description: 'rated power in kW (decimal string)' })),
             },
-          },
+            { additionalProperties: false },
+          ),
           response: withErrors(
             {
-              201: {
-                type: 'object',
-                description: 'Registered; store the MQTT password in the meter now',
-                required: [...Object.keys(meterProps), 'mqtt_username', 'mqtt_password'],
-                properties: {
+              201: Type.Object(
+                {
                   ...meterProps,
-                  mqtt_username: { type: 'string', examples: [EXAMPLE.meterId] },
-                  mqtt_password: { type: 'string', description: 'shown once; only its hash is stored', examples: ['q7Vt2mXc9LpR4sWz8KbN3hJd'] },
+                  mqtt_username: Type.String({ examples: [EXAMPLE.meterId] }),
+                  mqtt_password: Type.String({ description: 'shown once; only its hash is stored', examples: ['q7Vt2mXc9LpR4sWz8KbN3hJd'] }),
                 },
-              },
+                { description: 'Registered; store the MQTT password in the meter now' },
+              ),
             },
             400, 401, 403, 409, 429,
           ),
@@ -80,7 +79,7 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
       async (request, reply) => {
         const b = request.body;
         const problem = registrationProblem({ id: b.id, wallet: b.wallet, pubkey: b.pubkey, intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS, maxKw: b.max_kw ?? DEFAULT_MAX_KW, format: b.format });
-        if (problem) throw badRequest('invalid_request', `${problem.field}: ${problem.message}`);
+        if (problem) throw new DomainError('invalid_request', `${problem.field}: ${problem.message}`);
         const reg = registerProfileFromBody(b);
         const password = generatePassword();
         const meter = {
@@ -92,7 +91,7 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
           passwordHash: hashPassword(password),
         };
         const row = reg.profile.reads === 'register' ? await insertRegisterMeter(deps.pool, meter, reg.profile) : await insertMeter(deps.pool, meter);
-        if (!row) throw conflict('meter_exists', `meter ${b.id} already exists`);
+        if (!row) throw new DomainError('meter_exists', `meter ${b.id} already exists`);
         request.log.info({ meter_id: row.id, by: request.principal!.sub }, 'meter registered');
         // The password is shown only in this answer, so a broker failure must not lose it: the
         // meter is registered; `gridmint meter passwd <id>` provisions it again later.
@@ -103,7 +102,7 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
       },
     );
 
-    app.get<{ Querystring: { limit: number; offset: number } }>(
+    app.get(
       '/api/admin/meters',
       {
         preHandler: auth.requireRole('admin'),
@@ -113,7 +112,7 @@ export function adminMeterRoutes(deps: { pool: Pool; provisioner?: MeterProvisio
           summary: 'List registered meters (admin)',
           description: 'Every meter with its owner, key, status, cap and `last_seen_at` (refreshed at most every 30 s); paginated.',
           querystring: pageQuery,
-          response: withErrors({ 200: { ...pageOf('meters', meterBody), description: 'One page of meters' } }, 400, 401, 403),
+          response: withErrors({ 200: pageOf('meters', meterBody, { description: 'One page of meters' }) }, 400, 401, 403),
         },
       },
       async (request) => {

@@ -1,66 +1,61 @@
-import { badRequest, conflict, notFound } from '../../domain/errors.js';
+import { Type, type Static, type TObject } from 'typebox';
+import { DomainError, notFound } from '../../domain/errors.js';
 import { registerRegistration } from '../../domain/register-meter.js';
-import type { Pool } from '../../store/pool.js';
 import { resolveHold } from '../../store/register-meters.js';
 import type { RouteModule } from '../app.js';
-import { freeText, kwhString, meterIdString, timestampString, withErrors } from '../schemas.js';
+import type { ApiDeps } from '../deps.js';
+import { freeText, kwhString, meterIdString, nullable, stringEnum, timestampString, withErrors } from '../schemas.js';
+
+const nullableString = nullable(Type.String());
 
 /** Register fields of a meter as the admin API shows them (issue 10). */
 export const registerMeterProps = {
-  reads: { type: 'string', enum: ['interval', 'register'] },
-  format: { type: 'string', enum: ['json', 'ocmf'] },
-  register_modulus: { type: ['string', 'null'] },
-  initial_register: { type: ['string', 'null'] },
-  obis: { type: ['string', 'null'] },
-  serial: { type: ['string', 'null'] },
-  on_hold_since: { type: ['string', 'null'] },
-} as const;
+  reads: stringEnum(['interval', 'register']),
+  format: stringEnum(['json', 'ocmf']),
+  register_modulus: nullableString,
+  initial_register: nullableString,
+  obis: nullableString,
+  serial: nullableString,
+  on_hold_since: nullableString,
+};
 
 export const registerBodyProps = {
-  reads: { type: 'string', enum: ['interval', 'register'] },
-  format: { type: 'string', enum: ['json', 'ocmf'] },
-  register_modulus: kwhString,
-  initial_register: kwhString,
-  obis: { type: 'string', maxLength: 40 },
-  serial: { type: 'string', minLength: 1, maxLength: 64 },
-} as const;
+  reads: Type.Optional(stringEnum(['interval', 'register'])),
+  format: Type.Optional(stringEnum(['json', 'ocmf'])),
+  register_modulus: Type.Optional(kwhString),
+  initial_register: Type.Optional(kwhString),
+  obis: Type.Optional(Type.String({ maxLength: 40 })),
+  serial: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+};
 
-export interface RegisterBody {
-  reads?: 'interval' | 'register';
-  format?: 'json' | 'ocmf';
-  register_modulus?: string;
-  initial_register?: string;
-  obis?: string;
-  serial?: string;
-  max_kw?: string;
-}
+export type RegisterBody = Static<TObject<typeof registerBodyProps>> & { max_kw?: string };
 
 export function registerProfileFromBody(b: RegisterBody & { pubkey: string }) {
   const r = registerRegistration(
     { reads: b.reads ?? 'interval', format: b.format ?? 'json', registerModulus: b.register_modulus, initialRegister: b.initial_register, obis: b.obis, serial: b.serial, maxKw: b.max_kw },
     b.pubkey,
   );
-  if (!r.ok) throw badRequest('invalid_request', `${r.field}: ${r.message}`);
+  if (!r.ok) throw new DomainError('invalid_request', `${r.field}: ${r.message}`);
   return r;
 }
 
-const resolved = {
-  type: 'object',
-  required: ['resolution_id', 'reads_changed', 'still_on_hold'],
-  properties: { resolution_id: { type: 'string' }, reads_changed: { type: 'integer' }, still_on_hold: { type: 'boolean' } },
-} as const;
+const resolved = Type.Object({ resolution_id: Type.String(), reads_changed: Type.Integer(), still_on_hold: Type.Boolean() });
+
+const rebaseBody = Type.Object(
+  { at: timestampString, reason: freeText(500, { examples: ['meter exchanged by the installer after a display fault'] }) },
+  { additionalProperties: false },
+);
+const replaceBody = Type.Object({ ...rebaseBody.properties, final_register: kwhString, new_initial: kwhString }, { additionalProperties: false });
+/** Either body, as one type: the replace fields are there only for `replace`. */
+const bodyOf = (kind: 'replace' | 'rebase') =>
+  Type.Unsafe<Static<typeof rebaseBody> & Partial<Static<typeof replaceBody>>>(kind === 'replace' ? replaceBody : rebaseBody);
 
 /** POST /api/admin/meters/:id/replace and /rebase: `gridmint meter replace|rebase` over HTTP. */
-export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
+export function adminRegisterRoutes(deps: Pick<ApiDeps, 'pool'>): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
     for (const kind of ['replace', 'rebase'] as const) {
-      const props = {
-        at: timestampString,
-        reason: { ...freeText(500), examples: ['meter exchanged by the installer after a display fault'] },
-        ...(kind === 'replace' ? { final_register: kwhString, new_initial: kwhString } : {}),
-      };
-      app.post<{ Params: { id: string }; Body: { at: string; reason: string; final_register?: string; new_initial?: string } }>(
+      app.post(
         `/api/admin/meters/:id/${kind}`,
         {
           preHandler: auth.requireRole('admin'),
@@ -73,8 +68,8 @@ export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
                 ? 'Like `gridmint meter replace`: energy up to `final_register` counts, counting resumes from `new_initial` after `at`. Recorded with who (the token subject) and why. 409 `not_on_hold` when there is nothing to resolve.'
                 : 'Like `gridmint meter rebase`: the held read at `at` becomes the new baseline; the drop earns nothing. Recorded with who (the token subject) and why. 409 `not_on_hold` when there is nothing to resolve.',
             security,
-            params: { type: 'object', required: ['id'], properties: { id: meterIdString } },
-            body: { type: 'object', additionalProperties: false, required: Object.keys(props), properties: props },
+            params: Type.Object({ id: meterIdString }),
+            body: bodyOf(kind),
             response: withErrors({ 200: { ...resolved, description: 'Resolution recorded; the held reads were re-derived' } }, 400, 401, 403, 404, 409, 429),
           },
         },
@@ -86,8 +81,7 @@ export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
           });
           if (!r.ok) {
             if (r.code === 'unknown_meter') throw notFound(`meter ${request.params.id}`);
-            if (r.code === 'invalid_resolution') throw badRequest('invalid_resolution', r.message);
-            throw conflict(r.code, r.message);
+            throw new DomainError(r.code, r.message);
           }
           request.log.info({ meter_id: request.params.id, kind, by: request.principal!.sub }, 'register hold resolved');
           return { resolution_id: r.resolutionId, reads_changed: r.readsChanged, still_on_hold: r.stillOnHold };

@@ -1,62 +1,56 @@
+import { Type } from 'typebox';
 import { ERC_STATUSES } from '../../domain/erc.js';
-import { AppError } from '../../domain/errors.js';
 import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
-import type { CertificateRow, TransferRow } from '../../store/certificates.js';
+import type { CertificateRecord } from '../../erc/service.js';
+import type { CertificateRow } from '../../store/certificates.js';
 import type { Principal } from '../auth.js';
-import { certificateIdString, EXAMPLE, walletString } from '../schemas.js';
+import { ApiError } from '../errors.js';
+import { certificateIdString, EXAMPLE, nullable, stringEnum, walletString } from '../schemas.js';
 
 /** Response schemas and views for ERC certificates (shared by the ERC routes). */
-const nullableString = { type: ['string', 'null'] } as const;
+const nullableString = nullable(Type.String());
 
 const certificateProps = {
   certificate_id: certificateIdString,
-  status: { type: 'string', enum: ERC_STATUSES },
-  meter_id: { type: 'string', examples: [EXAMPLE.meterId] },
+  status: stringEnum(ERC_STATUSES),
+  meter_id: Type.String({ examples: [EXAMPLE.meterId] }),
   owner_wallet: walletString,
   issued_to_wallet: walletString,
-  period_start: { type: 'string', format: 'date-time', examples: ['2026-11-01T00:00:00.000Z'] },
-  period_end: { type: 'string', format: 'date-time', examples: ['2026-12-01T00:00:00.000Z'] },
-  kwh_amount: { type: 'string', description: 'exact decimal kWh, the sum of the backing readings', examples: ['412.734000001'] },
-  reading_count: { type: 'integer' },
-  issuer: {
-    type: 'object',
-    required: ['wallet', 'name'],
-    properties: { wallet: { type: 'string', examples: ['9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin'] }, name: { type: 'string', examples: ['Green Registry'] } },
-  },
-  issued_at: { type: 'string', format: 'date-time', examples: ['2026-12-01T08:30:00.000Z'] },
-  metadata: { type: 'object', additionalProperties: true },
-  content_hash: {
-    type: 'string',
+  period_start: Type.String({ format: 'date-time', examples: ['2026-11-01T00:00:00.000Z'] }),
+  period_end: Type.String({ format: 'date-time', examples: ['2026-12-01T00:00:00.000Z'] }),
+  kwh_amount: Type.String({ description: 'exact decimal kWh, the sum of the backing readings', examples: ['412.734000001'] }),
+  reading_count: Type.Integer(),
+  issuer: Type.Object({
+    wallet: Type.String({ examples: ['9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin'] }),
+    name: Type.String({ examples: ['Green Registry'] }),
+  }),
+  issued_at: Type.String({ format: 'date-time', examples: ['2026-12-01T08:30:00.000Z'] }),
+  metadata: Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true }),
+  content_hash: Type.String({
     description: 'SHA-256 of the RFC 8785 canonical JSON anchored on chain',
     examples: ['3f0a9d5c1e7b24a8c6d0f1e2b3a4958677a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2'],
-  },
+  }),
   blockchain_tx_signature: nullableString,
   anchored_at: nullableString,
-  retirement: {
-    type: ['object', 'null'],
-    properties: { beneficiary: { type: 'string' }, purpose: nullableString, retired_at: { type: 'string' } },
-  },
-} as const;
+  retirement: nullable(
+    Type.Object({ beneficiary: Type.Optional(Type.String()), purpose: Type.Optional(nullableString), retired_at: Type.Optional(Type.String()) }),
+  ),
+};
 
-const required = Object.keys(certificateProps);
+export const certificateSummary = Type.Object(certificateProps);
 
-export const certificateSummary = { type: 'object', required, properties: certificateProps } as const;
-
-export const certificateDetail = {
-  type: 'object',
-  required: [...required, 'reading_ids', 'transfers'],
-  properties: {
-    ...certificateProps,
-    reading_ids: { type: 'array', items: { type: 'string' }, description: 'ids of the meter readings behind the certificate' },
-    transfers: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { from_wallet: { type: 'string' }, to_wallet: { type: 'string' }, transferred_at: { type: 'string' }, blockchain_tx_signature: nullableString },
-      },
-    },
-  },
-} as const;
+export const certificateDetail = Type.Object({
+  ...certificateProps,
+  reading_ids: Type.Array(Type.String(), { description: 'ids of the meter readings behind the certificate' }),
+  transfers: Type.Array(
+    Type.Object({
+      from_wallet: Type.Optional(Type.String()),
+      to_wallet: Type.Optional(Type.String()),
+      transferred_at: Type.Optional(Type.String()),
+      blockchain_tx_signature: Type.Optional(nullableString),
+    }),
+  ),
+});
 
 export function summaryView(row: CertificateRow) {
   return {
@@ -81,7 +75,7 @@ export function summaryView(row: CertificateRow) {
   };
 }
 
-export function detailView(row: CertificateRow, transfers: TransferRow[]) {
+export function detailView({ certificate: row, transfers }: CertificateRecord) {
   return {
     ...summaryView(row),
     reading_ids: row.reading_ids.map(String),
@@ -89,15 +83,8 @@ export function detailView(row: CertificateRow, transfers: TransferRow[]) {
   };
 }
 
-/** Owner, issuing authority or admin; everyone else is told the certificate does not exist. */
-export function canView(p: Principal, row: CertificateRow): boolean {
-  if (p.role === 'admin') return true;
-  if (p.wallet !== null && p.wallet === row.owner_wallet) return true;
-  return p.role === 'rec_authority' && (p.sub === row.issuer_user_id || p.wallet === row.issuer_wallet);
-}
-
-/** The caller's wallet, for routes that act on "my" things. */
+/** The caller's wallet, for routes that act on "my" things (403 `no_wallet` without one). */
 export function walletOf(p: Principal): string {
-  if (!p.wallet) throw new AppError(403, 'no_wallet', 'your token carries no wallet claim');
+  if (!p.wallet) throw new ApiError('no_wallet');
   return p.wallet;
 }

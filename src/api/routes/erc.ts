@@ -1,79 +1,53 @@
-import { AppError, badRequest, conflict, notFound } from '../../domain/errors.js';
+import { Type } from 'typebox';
 import { metadataProblem } from '../../domain/erc.js';
-import type { ErcService } from '../../erc/service.js';
-import type { Pool } from '../../store/pool.js';
-import {
-  getCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate, type OwnershipResult,
-} from '../../store/certificates.js';
-import type { Principal } from '../auth.js';
+import { notFound } from '../../domain/errors.js';
 import type { RouteModule } from '../app.js';
-import { certificateIdString, freeText, meterIdString, pageOf, pageQuery, timestampString, walletString, withErrors } from '../schemas.js';
-import { canView, certificateDetail, certificateSummary, detailView, walletOf } from './erc-views.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import {
+  certificateIdString, freeText, meterIdString, nullable, pageOf, pageQuery, stringEnum, timestampString, walletString, withErrors,
+} from '../schemas.js';
+import { certificateDetail, certificateSummary, detailView, walletOf } from './erc-views.js';
 
-const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: certificateIdString } } as const;
+const idParams = Type.Object({ id: certificateIdString }, { additionalProperties: false });
 
 /** Flat metadata of scalars; the total size is checked again in the handler (4 KiB). */
-const metadataSchema = {
+const metadataSchema = Type.Unsafe<Record<string, string | number | boolean | null>>({
   type: 'object',
   maxProperties: 32,
   propertyNames: { pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
   additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: 1024, pattern: '^[^\\u0000]*$' },
-} as const;
+});
 
-const issueBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['meter_id', 'period_start', 'period_end'],
-  properties: { meter_id: meterIdString, period_start: timestampString, period_end: timestampString, metadata: metadataSchema },
-} as const;
+const issueBody = Type.Object(
+  { meter_id: meterIdString, period_start: timestampString, period_end: timestampString, metadata: Type.Optional(metadataSchema) },
+  { additionalProperties: false },
+);
 
-const verification = {
-  type: 'object',
-  required: ['certificate_id', 'result', 'computed_hash', 'anchored_hash', 'blockchain_tx_signature', 'checks', 'detail'],
-  properties: {
-    certificate_id: { type: 'string' },
-    result: { type: 'string', enum: ['match', 'mismatch', 'pending'] },
-    computed_hash: { type: 'string' },
-    anchored_hash: { type: ['string', 'null'] },
-    blockchain_tx_signature: { type: ['string', 'null'] },
-    checks: {
-      type: 'object',
-      properties: { content_matches_anchor: { type: ['boolean', 'null'] }, backing_readings_match: { type: 'boolean' } },
-    },
-    detail: { type: 'string' },
-  },
-} as const;
-
-/** Turns a refused transfer/retire into the error the caller may see (404 unless they may view it). */
-function ownershipError(p: Principal, r: Extract<OwnershipResult, { ok: false }>, id: string, action: string): AppError {
-  if (r.reason === 'not_found' || (r.current && !canView(p, r.current))) return notFound(`certificate ${id}`);
-  if (r.reason === 'not_owner') return new AppError(403, 'not_owner', `only the current owner may ${action} this certificate`);
-  if (r.reason === 'retired') return conflict('certificate_retired', 'the certificate is retired; retirement is final');
-  return badRequest('same_owner', 'the certificate already belongs to that wallet');
-}
+const verification = Type.Object({
+  certificate_id: Type.String(),
+  result: stringEnum(['match', 'mismatch', 'pending']),
+  computed_hash: Type.String(),
+  anchored_hash: nullable(Type.String()),
+  blockchain_tx_signature: nullable(Type.String()),
+  checks: Type.Object({
+    content_matches_anchor: Type.Optional(nullable(Type.Boolean())),
+    backing_readings_match: Type.Optional(Type.Boolean()),
+  }),
+  detail: Type.String(),
+});
 
 /**
- * A former owner (the certificate was issued to them, or they transferred it away) learns that it
- * moved on, instead of a 404 for a certificate they know exists.
+ * ERC certificates: issue (REC authorities), list, view, transfer, retire, and public verify.
+ * Every read and write goes through the certificate service (`erc/service.ts`).
  */
-async function refusal(pool: Pool, p: Principal, r: Extract<OwnershipResult, { ok: false }>, id: string, action: string): Promise<AppError> {
-  if (r.reason === 'not_owner' && r.current && p.wallet && !canView(p, r.current)) {
-    const wallet = p.wallet;
-    const former = r.current.issued_to_wallet === wallet || (await listTransfers(pool, id)).some((t) => t.from_wallet === wallet);
-    if (former) return new AppError(403, 'not_owner', `certificate ${id} was transferred to another wallet; only its current owner may ${action} it`);
-  }
-  return ownershipError(p, r, id, action);
-}
-
-/** ERC certificates: issue (REC authorities), list, view, transfer, retire, and public verify. */
-export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLimit?: number }): RouteModule {
+export function ercRoutes({ erc, limits }: Pick<ApiDeps, 'erc' | 'limits'>): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
 
-    app.post<{ Body: { meter_id: string; period_start: string; period_end: string; metadata?: Record<string, unknown> } }>(
+    app.post(
       '/api/erc/issue',
       {
-        preHandler: auth.requireRole('rec_authority'),
         config: { rateLimit: {} },
         schema: {
           tags: ['erc'],
@@ -88,46 +62,45 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
         },
       },
       async (request, reply) => {
-        const p = request.principal!;
+        const p = auth.authorize(request, 'rec_authority');
         const metadata = request.body.metadata ?? {};
         const problem = metadataProblem(metadata);
-        if (problem) throw badRequest('invalid_metadata', problem);
-        const row = await deps.service.issue({
+        if (problem) throw new ApiError('invalid_metadata', problem);
+        const row = await erc.issue({
           meterId: request.body.meter_id,
           periodStart: request.body.period_start,
           periodEnd: request.body.period_end,
           metadata,
-          issuer: { userId: p.sub, wallet: p.wallet!, name: p.name! },
+          issuer: { userId: p.sub, wallet: p.wallet, name: p.name },
         });
-        return reply.code(201).send(detailView(row, []));
+        return reply.code(201).send(detailView({ certificate: row, transfers: [] }));
       },
     );
 
-    app.get<{ Querystring: { limit: number; offset: number } }>(
+    app.get(
       '/api/erc/my-certificates',
       {
-        preHandler: auth.authenticate,
         schema: {
           tags: ['erc'],
           security,
           summary: "The caller's certificates",
           description: 'Certificates owned by the wallet in the token, newest first; `limit` ≤ 100. 403 `no_wallet` for a token without a wallet.',
           querystring: pageQuery,
-          response: withErrors({ 200: { ...pageOf('certificates', certificateSummary), description: 'One page of certificates' } }, 400, 401, 403),
+          response: withErrors({ 200: pageOf('certificates', certificateSummary, { description: 'One page of certificates' }) }, 400, 401, 403),
         },
       },
       async (request, reply) => {
         const { limit, offset } = request.query;
-        const items = await listCertificatesJsonByOwner(deps.pool, walletOf(request.principal!), limit, offset);
-        // Already JSON from Postgres (same shape as the schema above); a string is sent as is.
-        return reply.type('application/json').send(`{"certificates":${items},"page":{"limit":${limit},"offset":${offset}}}`);
+        const items = await erc.listOwnedJson(walletOf(auth.identify(request)), limit, offset);
+        // Already JSON from Postgres (same shape as the schema above); a string is sent as is (hence
+        // `as never`: the schema types the parsed shape, this is its text).
+        return reply.type('application/json').send(`{"certificates":${items},"page":{"limit":${limit},"offset":${offset}}}` as never);
       },
     );
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       '/api/erc/:id',
       {
-        preHandler: auth.authenticate,
         schema: {
           tags: ['erc'],
           security,
@@ -137,19 +110,15 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
           response: withErrors({ 200: { ...certificateDetail, description: 'The certificate' } }, 400, 401, 404),
         },
       },
-      async (request) => {
-        const row = await getCertificate(deps.pool, request.params.id);
-        if (!row || !canView(request.principal!, row)) throw notFound(`certificate ${request.params.id}`);
-        return detailView(row, await listTransfers(deps.pool, row.certificate_id));
-      },
+      async (request) => detailView(await erc.get(request.params.id, auth.identify(request))),
     );
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       '/api/erc/:id/verify',
       // Public and it reads the chain: limited per client (default: the write limit); the service
       // caches the chain lookup (single flight).
       {
-        config: { rateLimit: deps.publicRateLimit ? { max: deps.publicRateLimit, timeWindow: 60_000 } : {} },
+        config: { rateLimit: limits.publicPerMinute ? { max: limits.publicPerMinute, timeWindow: 60_000 } : {} },
         schema: {
           tags: ['erc'],
           summary: 'Verify a certificate against its on-chain anchor (public)',
@@ -160,26 +129,20 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
         },
       },
       async (request) => {
-        const v = await deps.service.verify(request.params.id);
+        const v = await erc.verify(request.params.id);
         if (!v) throw notFound(`certificate ${request.params.id}`);
         return v;
       },
     );
 
-    app.post<{ Body: { certificate_id: string; to_wallet: string } }>(
+    app.post(
       '/api/erc/transfer',
       {
-        preHandler: auth.authenticate,
         config: { rateLimit: {} },
         schema: {
           tags: ['erc'],
           security,
-          body: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['certificate_id', 'to_wallet'],
-            properties: { certificate_id: certificateIdString, to_wallet: walletString },
-          },
+          body: Type.Object({ certificate_id: certificateIdString, to_wallet: walletString }, { additionalProperties: false }),
           summary: 'Transfer a certificate to another wallet',
           description:
             'Only the current owner. 403 `not_owner` for a former owner (it was transferred away), its issuer or an admin; 404 for anyone who cannot see it; ' +
@@ -188,30 +151,24 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
         },
       },
       async (request) => {
-        const p = request.principal!;
-        const { certificate_id: id, to_wallet: toWallet } = request.body;
-        const r = await transferCertificate(deps.pool, { id, callerWallet: walletOf(p), callerSub: p.sub, toWallet });
-        if (!r.ok) throw await refusal(deps.pool, p, r, id, 'transfer');
-        return detailView(r.certificate, await listTransfers(deps.pool, id));
+        const p = auth.identify(request);
+        const caller = { ...p, wallet: walletOf(p) };
+        return detailView(await erc.transfer({ id: request.body.certificate_id, caller, toWallet: request.body.to_wallet }));
       },
     );
 
-    app.post<{ Params: { id: string }; Body: { beneficiary: string; purpose?: string } }>(
+    app.post(
       '/api/erc/:id/retire',
       {
-        preHandler: auth.authenticate,
         config: { rateLimit: {} },
         schema: {
           tags: ['erc'],
           security,
           params: idParams,
-          body: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['beneficiary'],
-            properties: { beneficiary: freeText(200), purpose: freeText(500) },
-            examples: [{ beneficiary: 'Town of Springfield', purpose: 'Scope 2 claim 2026' }],
-          },
+          body: Type.Object(
+            { beneficiary: freeText(200), purpose: Type.Optional(freeText(500)) },
+            { additionalProperties: false, examples: [{ beneficiary: 'Town of Springfield', purpose: 'Scope 2 claim 2026' }] },
+          ),
           summary: 'Retire a certificate for a beneficiary (final)',
           description:
             'Only the current owner. 403 `not_owner` for a former owner (it was transferred away), its issuer or an admin; 404 for anyone who cannot see it; ' +
@@ -220,11 +177,10 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
         },
       },
       async (request) => {
-        const p = request.principal!;
-        const id = request.params.id;
-        const r = await retireCertificate(deps.pool, { id, callerWallet: walletOf(p), beneficiary: request.body.beneficiary, purpose: request.body.purpose ?? null });
-        if (!r.ok) throw await refusal(deps.pool, p, r, id, 'retire');
-        return detailView(r.certificate, await listTransfers(deps.pool, id));
+        const p = auth.identify(request);
+        const caller = { ...p, wallet: walletOf(p) };
+        const { beneficiary, purpose } = request.body;
+        return detailView(await erc.retire({ id: request.params.id, caller, beneficiary, purpose: purpose ?? null }));
       },
     );
   };

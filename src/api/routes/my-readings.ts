@@ -1,41 +1,40 @@
 import { baseUnitsToKwh, numericToBaseUnits } from '../../domain/kwh.js';
+import { Type } from 'typebox';
 import { listReadingsOfOwner } from '../../store/meters.js';
-import type { Pool } from '../../store/pool.js';
 import type { RouteModule } from '../app.js';
-import { EXAMPLE, pageOf, pageQuery, withErrors } from '../schemas.js';
+import type { ApiDeps } from '../deps.js';
+import { EXAMPLE, nullable, pageOf, pageQuery, withErrors } from '../schemas.js';
 import { walletOf } from './erc-views.js';
 
-const readingProps = {
-  id: { type: 'string', examples: [EXAMPLE.readingId] },
-  meter_id: { type: 'string', examples: [EXAMPLE.meterId] },
-  kwh_amount: { type: 'string', examples: [EXAMPLE.kwh] },
-  timestamp: { type: 'string', format: 'date-time', examples: [EXAMPLE.timestamp] },
-  minted: { type: 'boolean' },
-  mint_tx_signature: { type: ['string', 'null'], examples: [EXAMPLE.signature] },
-  certificate_id: { type: ['string', 'null'], examples: [EXAMPLE.certificateId] },
-  received_at: { type: 'string', format: 'date-time', examples: ['2026-11-25T12:15:00.412Z'] },
-} as const;
-const readingBody = { type: 'object', required: Object.keys(readingProps), properties: readingProps } as const;
+const readingBody = Type.Object({
+  id: Type.String({ examples: [EXAMPLE.readingId] }),
+  meter_id: Type.String({ examples: [EXAMPLE.meterId] }),
+  kwh_amount: Type.String({ examples: [EXAMPLE.kwh] }),
+  timestamp: Type.String({ format: 'date-time', examples: [EXAMPLE.timestamp] }),
+  minted: Type.Boolean(),
+  mint_tx_signature: nullable(Type.String({ examples: [EXAMPLE.signature] })),
+  certificate_id: nullable(Type.String({ examples: [EXAMPLE.certificateId] })),
+  received_at: Type.String({ format: 'date-time', examples: ['2026-11-25T12:15:00.412Z'] }),
+});
 
 /** The caller's readings: those of meters whose owner wallet is the token's wallet, newest first. */
-export function myReadingsRoutes(deps: { pool: Pool }): RouteModule {
+export function myReadingsRoutes(deps: Pick<ApiDeps, 'pool'>): RouteModule {
   return (app, auth) => {
-    app.get<{ Querystring: { limit: number; offset: number } }>(
+    app.get(
       '/api/meters/my-readings',
       {
-        preHandler: auth.authenticate,
         schema: {
           tags: ['meters'],
           security: [{ bearer: [] }],
           summary: "Readings of the caller's meters",
           description: 'Accepted readings of the meters whose owner is the wallet in the token, newest first, with their mint and certificate state; paginated. 403 `no_wallet` for a token without a wallet.',
           querystring: pageQuery,
-          response: withErrors({ 200: { ...pageOf('readings', readingBody), description: 'One page of readings' } }, 400, 401, 403),
+          response: withErrors({ 200: pageOf('readings', readingBody, { description: 'One page of readings' }) }, 400, 401, 403),
         },
       },
       async (request) => {
         const { limit, offset } = request.query;
-        const rows = await listReadingsOfOwner(deps.pool, walletOf(request.principal!), limit, offset);
+        const rows = await listReadingsOfOwner(deps.pool, walletOf(auth.identify(request)), limit, offset);
         return {
           readings: rows.map((x) => ({
             ...x,

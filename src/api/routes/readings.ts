@@ -2,8 +2,10 @@ import { METER_ID_RE, readingSchema } from '../../domain/reading.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { REASON_TEXT, type RejectReason } from '../../domain/reasons.js';
 import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import type { RouteModule } from '../app.js';
-import { errorBody, EXAMPLE } from '../schemas.js';
+import type { ApiDeps } from '../deps.js';
+import { errorBody, EXAMPLE, stringEnum } from '../schemas.js';
 
 /**
  * Hands a raw payload to ingestion and resolves with its outcome after the commit; null = no room
@@ -37,11 +39,7 @@ export const REASON_STATUS: Record<RejectReason, number> = {
 
 const COMMIT_TIMEOUT_MS = 15_000;
 
-const acceptedBody = {
-  type: 'object',
-  required: ['status', 'reading_id'],
-  properties: { status: { type: 'string', enum: ['accepted', 'duplicate'] }, reading_id: { type: 'string', examples: [EXAMPLE.readingId] } },
-} as const;
+const acceptedBody = Type.Object({ status: stringEnum(['accepted', 'duplicate']), reading_id: Type.String({ examples: [EXAMPLE.readingId] }) });
 
 /** The README's test vector: a reading signed by the RFC 8032 test key. */
 const exampleReading = {
@@ -86,7 +84,7 @@ export async function answerSubmission(reply: FastifyReply, pending: Promise<Out
  * signature authenticates the meter. The body schema below documents the payload; validation is
  * done by the same evaluateReading as MQTT (on the raw bytes) so reason codes are identical.
  */
-export function readingRoutes(submit: ReadingSubmitter): RouteModule {
+export function readingRoutes({ submit }: Pick<ApiDeps, 'submit'>): RouteModule {
   return async (app) => {
     await app.register(async (scope) => {
       // Keep the raw bytes: they are what gets checked against the 4 KiB limit and quarantined.
@@ -103,7 +101,8 @@ export function readingRoutes(submit: ReadingSubmitter): RouteModule {
               'The reading, or its quarantine record, is committed before the answer. Refusals carry the same reason code as the MQTT status topic: ' +
               '400 `invalid_payload`/`meter_mismatch`, 401 `bad_signature`, 403 `meter_inactive`, 404 `unknown_meter`, 409 `conflict`, 413 `too_large`, 415 `unsupported_media_type`, ' +
               '422 `implausible_energy`/`stale`/`future_timestamp`/`invalid_wallet`/`wallet_mismatch`, 503 `unavailable` (not stored: retry).',
-            body: { ...readingSchema, examples: [exampleReading] },
+            // documents the payload; the handler gets the raw bytes (see the parser above)
+            body: Type.Unsafe<unknown>({ ...readingSchema, examples: [exampleReading] }),
             response: {
               200: { ...acceptedBody, description: 'Already stored with identical content (`duplicate`): nothing changed', examples: [{ status: 'duplicate', reading_id: EXAMPLE.readingId }] },
               201: { ...acceptedBody, description: 'Stored (`accepted`)', examples: [{ status: 'accepted', reading_id: EXAMPLE.readingId }] },
@@ -119,7 +118,7 @@ export function readingRoutes(submit: ReadingSubmitter): RouteModule {
             return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send the reading as application/json' } });
           }
           const raw = request.body;
-          return answerSubmission(reply, submit(raw, meterIdOf(raw)));
+          return answerSubmission(reply, submit.reading(raw, meterIdOf(raw)));
         },
       );
     });

@@ -1,22 +1,20 @@
-import type { Metrics } from '../../metrics/registry.js';
+import { Type } from 'typebox';
 import type { RouteModule } from '../app.js';
+import type { ApiDeps } from '../deps.js';
+import { mapOf, stringEnum } from '../schemas.js';
 
 export interface Readiness {
   /** name → reachable; the gateway is ready when all are true */
   check(): Promise<Record<string, boolean>>;
 }
 
-const healthBody = {
-  type: 'object',
-  required: ['status'],
-  properties: {
-    status: { type: 'string', enum: ['ok', 'unavailable'] },
-    checks: { type: 'object', additionalProperties: { type: 'boolean' } },
-  },
-} as const;
+const healthBody = Type.Object({
+  status: stringEnum(['ok', 'unavailable']),
+  checks: Type.Optional(mapOf(Type.Boolean())),
+});
 
 /** Liveness, readiness (database and broker reachable) and the Prometheus scrape endpoint. */
-export function systemRoutes(metrics: Metrics, readiness: Readiness): RouteModule {
+export function systemRoutes({ metrics, readiness }: Pick<ApiDeps, 'metrics' | 'readiness'>): RouteModule {
   return (app) => {
     app.get('/health/live', {
       schema: {
@@ -25,7 +23,7 @@ export function systemRoutes(metrics: Metrics, readiness: Readiness): RouteModul
         description: 'Always 200 while the HTTP server runs; checks no dependency. For restarts by a supervisor.',
         response: { 200: { ...healthBody, description: 'The process is alive', examples: [{ status: 'ok' }] } },
       },
-    }, async () => ({ status: 'ok' }));
+    }, async () => ({ status: 'ok' as const }));
 
     app.get('/health/ready', {
       schema: {

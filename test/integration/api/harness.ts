@@ -42,7 +42,11 @@ export async function startHarness(
     logger,
     metrics,
     auth: createAuthenticator({ secret: SECRET, publicKey: null, issuer: null }),
-    routes: [ercRoutes({ pool: db.pool, service, publicRateLimit: opts.publicRateLimit }), adminMeterRoutes({ pool: db.pool }), myReadingsRoutes({ pool: db.pool })],
+    routes: [
+      ercRoutes({ erc: service, limits: { publicPerMinute: opts.publicRateLimit } }),
+      adminMeterRoutes({ pool: db.pool, provisioner: null }),
+      myReadingsRoutes({ pool: db.pool }),
+    ],
     writeRateLimit: opts.writeRateLimit ?? 100_000,
     trustProxy: opts.trustProxy,
   });

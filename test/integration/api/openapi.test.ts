@@ -76,6 +76,17 @@ describe('OpenAPI document', () => {
     const transfer = operations.find((o) => o.path === '/api/erc/transfer')!.op;
     expect(transfer.requestBody!.content['application/json']!.schema.properties!.to_wallet!.example).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
   });
+
+  it('every paginated list answers the one page shape: { <items>: [...], page: { limit, offset } }', () => {
+    const lists = operations.filter(({ op }) => (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'limit'));
+    expect(lists.map((o) => o.path).sort()).toEqual(['/api/admin/meters', '/api/admin/meters/unminted', '/api/erc/my-certificates', '/api/meters/my-readings']);
+    for (const { path, op } of lists) {
+      const ok = (op.responses['200'] as { content?: Record<string, { schema: Schema & { required?: string[] } }> }).content!['application/json']!.schema;
+      expect(ok.required, path).toContain('page');
+      expect(Object.keys(ok.properties!.page!.properties!).sort(), path).toEqual(['limit', 'offset', 'total']);
+      expect(Object.values(ok.properties!).some((p) => (p as { type?: string }).type === 'array'), path).toBe(true);
+    }
+  });
 });
 
 // CI (.ci/run installs chromium) must run the browser test; a developer's fresh machine without

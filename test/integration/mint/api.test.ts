@@ -100,7 +100,9 @@ describe('token HTTP endpoints', () => {
     expect(res.json().error.code).toBe('mint_pending');
     const list = await inject('GET', '/api/admin/meters/unminted?limit=2&offset=0', admin);
     expect(list.statusCode).toBe(200);
-    expect(list.json()).toMatchObject({ total: 3, limit: 2, offset: 0 });
+    // one paging shape for every list; the old top-level fields stay for existing clients
+    expect(list.json()).toMatchObject({ page: { limit: 2, offset: 0, total: 3 }, total: 3, limit: 2, offset: 0 });
+    expect(list.json().readings).toHaveLength(2);
     expect(list.json().readings[0]).toMatchObject({ id: ids[2], kwh_amount: '2.000000000', pending_outbox_id: held![0] });
     expect((await inject('GET', '/api/admin/meters/unminted', bearer({ role: 'user', wallet: owner }))).statusCode).toBe(403);
   });
@@ -112,8 +114,9 @@ describe('token HTTP endpoints', () => {
     ]);
     expect([a.json().result, b.json().result].sort()).toEqual(['skipped', 'success']);
     const rest = await inject('POST', '/api/admin/tokens/mint-run', admin);
-    expect(rest.json().result).toBe('empty');
-    expect((await inject('GET', '/api/admin/meters/unminted', admin)).json().total).toBe(0);
+    expect(rest.json()).toMatchObject({ result: 'empty', skipped_readings: 0 });
+    expect([a.json(), b.json()].find((r) => r.result === 'success')).toHaveProperty('skipped_readings', 0);
+    expect((await inject('GET', '/api/admin/meters/unminted', admin)).json().page.total).toBe(0);
   });
 
   it('operator mint is admin-only, recorded with its reason, and part of the audit', async () => {
