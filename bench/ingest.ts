@@ -112,7 +112,10 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
       brokerUrl = mosq.url;
     }
     mkdirSync(env.DATA_DIR!, { recursive: true });
-    daemon = await startDaemon(env, 30_000, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [], 'dist');
+    // BENCH_PROFILE_DIR: a CPU profile per run; BENCH_NODE_ARGS: extra node flags for the daemon
+    // (e.g. "--heapsnapshot-signal=SIGUSR2" or "--max-semi-space-size=8").
+    const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [])];
+    daemon = await startDaemon(env, 30_000, nodeArgs, 'dist');
     const rss = trackPeakRss(daemon.child.pid!);
     brokerUrl ??= daemon.urls.mqtt!;
     await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up
