@@ -41,9 +41,10 @@ export async function startDaemon(env: Record<string, string>, timeoutMs = 60_00
   // `node --import tsx` rather than the tsx binary: the tsx binary runs the program in a second
   // process, so a SIGKILL sent to it would orphan the real daemon instead of killing it.
   // The compiled daemon gets the node flags `npm start` gives it (the V8 heap limits), so tests and
-  // benches measure the daemon as it is run.
-  const program = entry === 'dist' ? [...startNodeFlags(), 'dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
-  const child = spawn(process.execPath, [...nodeArgs, ...program, 'start'], {
+  // benches measure the daemon as it is run; nodeArgs come after them, so a caller can override one.
+  const program = entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
+  const flags = entry === 'dist' ? [...startNodeFlags(), ...nodeArgs] : nodeArgs;
+  const child = spawn(process.execPath, [...flags, ...program, 'start'], {
     cwd: REPO,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
