@@ -1,6 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=8
 // Installed entry point: plain node on the compiled CLI (dist/, built by `npm install` through the
-// `prepare` script). Its stack traces name src/ files and lines (dist/stack-traces.js).
+// `prepare` script), with the daemon's V8 heap flags (the same as `npm start`'s; see README
+// "Measured figures", memory). Its stack traces name src/ files and lines (dist/stack-traces.js).
 import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/cli/index.js', import.meta.url);

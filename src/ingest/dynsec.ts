@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 
 /**
@@ -42,6 +42,9 @@ export interface DynsecClient {
 export async function connectDynsec(o: { url: string; username: string | null; password: string | null; logger: Logger; timeoutMs?: number }): Promise<DynsecClient> {
   const log = o.logger.child({ component: 'dynsec' });
   const timeoutMs = o.timeoutMs ?? 10_000;
+  // Loaded only when dynamic security is on: the MQTT client library costs 1–3 MiB of RSS that a
+  // daemon on the embedded broker never needs.
+  const { default: mqtt } = await import('mqtt');
   const client: MqttClient = mqtt.connect(o.url, {
     clientId: `gridmint-dynsec-${randomBytes(4).toString('hex')}`,
     ...(o.username ? { username: o.username } : {}),

@@ -1,7 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The node flags in package.json's `start` script (`exec node <flags> dist/cli/index.js start`). */
+export function startNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/cli/index.js')).filter((w) => w.startsWith('--'));
+}
 
 export interface Daemon {
   child: ChildProcess;
@@ -31,8 +40,11 @@ process.once('exit', () => {
 export async function startDaemon(env: Record<string, string>, timeoutMs = 60_000, nodeArgs: string[] = [], entry: 'src' | 'dist' = 'src'): Promise<Daemon> {
   // `node --import tsx` rather than the tsx binary: the tsx binary runs the program in a second
   // process, so a SIGKILL sent to it would orphan the real daemon instead of killing it.
+  // The compiled daemon gets the node flags `npm start` gives it (the V8 heap limits), so tests and
+  // benches measure the daemon as it is run; nodeArgs come after them, so a caller can override one.
   const program = entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
-  const child = spawn(process.execPath, [...nodeArgs, ...program, 'start'], {
+  const flags = entry === 'dist' ? [...startNodeFlags(), ...nodeArgs] : nodeArgs;
+  const child = spawn(process.execPath, [...flags, ...program, 'start'], {
     cwd: REPO,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
