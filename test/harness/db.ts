@@ -44,3 +44,9 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
     },
   };
 }
+
+/** How many rows `sql` returns (any SELECT; parameters as in pool.query). */
+export async function count(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
+  const r = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM (${sql}) q`, params);
+  return Number(r.rows[0]!.n);
+}

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliRun {
+  /** exit code; null when the process was killed (e.g. by the timeout) */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** kill it after this long (the run then resolves with code null) */
+  timeoutMs?: number;
+  /** `src` (node --import tsx src/cli/index.ts, the default) or the compiled `dist/cli/index.js` */
+  entry?: 'src' | 'dist';
+}
+
+/**
+ * `gridmint <args>` as an operator runs it: a real child process, the current environment with
+ * `env` on top. Resolves whatever the exit code (tests assert on it); never throws for a refusal.
+ * `node --import tsx` rather than npx: npx's own start-up costs seconds on a loaded machine.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, opts: CliOptions = {}): Promise<CliRun> {
+  const program = opts.entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...program, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    // 'close', not 'exit': all of stdout and stderr has been read by then.
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A runner bound to one environment, for files that run many commands against one database. */
+export function cliWith(env: Record<string, string> | (() => Record<string, string>), opts: CliOptions = {}): (...args: string[]) => Promise<CliRun> {
+  return (...args) => runCli(args, typeof env === 'function' ? env() : env, opts);
+}
+
+/** Parses a `--json` run's stdout; a run that printed no JSON fails with everything it printed. */
+export function json<T>(run: CliRun): T {
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch {
+    throw new Error(`gridmint printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
