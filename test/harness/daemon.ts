@@ -4,7 +4,7 @@ import { freePort } from './wait.js';
 
 export interface DaemonUrls {
   http: string;
-  /** the embedded broker; null when the daemon subscribes to MQTT_URL */
+  /** the embedded broker, or MQTT_URL (without credentials) that the daemon subscribes to */
   mqtt: string | null;
   /** the embedded ledger; null with SOLANA_RPC_URL */
   ledger: string | null;
@@ -60,7 +60,7 @@ export async function spawnDaemon(env: Record<string, string>, opts: DaemonOptio
   const urls: DaemonUrls = {
     // the defaults of config/default.json: HTTP on 127.0.0.1, the broker on 0.0.0.0 (reached via 127.0.0.1)
     http: `http://${host(e.HTTP_HOST, '127.0.0.1')}:${e.HTTP_PORT}`,
-    mqtt: e.MQTT_URL ? null : `mqtt://${host(e.MQTT_HOST, '127.0.0.1')}:${e.MQTT_PORT}`,
+    mqtt: e.MQTT_URL ? e.MQTT_URL.replace(/\/\/[^@/]*@/, '//') : `mqtt://${host(e.MQTT_HOST, '127.0.0.1')}:${e.MQTT_PORT}`,
     ledger: e.SOLANA_RPC_URL ? null : `http://127.0.0.1:${e.LEDGER_PORT}`,
     database: (e.DATABASE_URL ?? '').replace(/:[^:@/]*@/, ':***@'),
   };

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from '../mint/harness.js';
+import { startTestGateway, type TestGateway, testLogger as logger, wallet } from '../../harness/index.js';
 
 const SECRET = 'balance-cache-test-secret-0123456789abcdef';
 const CACHE_MS = 1_500;

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../src/api/auth.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { wallet } from './harness.js';
+import { createTestDatabase, type TestDatabase, wallet } from '../../harness/index.js';
 
 const run = promisify(execFile);
 let db: TestDatabase;

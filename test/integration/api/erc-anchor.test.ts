@@ -6,7 +6,7 @@ import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/i
 import { parseAnchorMemo } from '../../../src/domain/erc.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
 import { createLogger } from '../../../src/logger.js';
-import { actor, addMeter, addReadings, startHarness, type Actor, type Harness } from './harness.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, type TestApi } from '../../harness/index.js';
 
 // The anchor path runs the production chain client against the embedded LiteSVM ledger over
 // JSON-RPC (real SPL Memo program). A switch in front of it simulates the RPC being unreachable.
@@ -17,7 +17,7 @@ const switchable: MemoChain = {
   sendMemo: (t) => (chainDown ? Promise.reject(new ChainUnavailableError('sendTransaction', 'connection refused')) : client.sendMemo(t)),
   findMemo: (s) => (chainDown ? Promise.reject(new ChainUnavailableError('getTransaction', 'connection refused')) : client.findMemo(s)),
 };
-let h: Harness;
+let h: TestApi;
 let authority: Actor;
 let day = 0;
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
   await ledger.start();
   client = createChainClient({ rpcUrl: ledger.url, payer: Keypair.generate(), logger, isLocal: true });
   await client.ensureFunded(10_000_000_000n);
-  h = await startHarness({ chain: switchable });
+  h = await startTestApi({ chain: switchable });
   authority = actor('rec_authority', 'Anchor Registry');
 });
 afterAll(async () => {

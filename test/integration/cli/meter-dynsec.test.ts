@@ -6,8 +6,7 @@ import { promisify } from 'node:util';
 import { Keypair } from '@solana/web3.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
+import { createTestDatabase, startMosquittoDynsec, type TestDatabase, type TestMosquitto } from '../../harness/index.js';
 
 const run = promisify(execFile);
 const admin = { username: 'gridmint-gateway', password: 'gateway-cli-password-0123' };

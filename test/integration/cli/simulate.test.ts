@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { startMosquitto } from '../../helpers/mosquitto.js';
+import { startMosquitto, startTestGateway, type TestGateway } from '../../harness/index.js';
 import { mosquittoPasswordLines } from '../../../src/store/meters.js';
 
 const run = promisify(execFile);

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startDaemon } from '../../helpers/daemon.js';
+import { createTestDatabase, startDaemon, type TestDatabase } from '../../harness/index.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 let db: TestDatabase;
@@ -102,7 +101,7 @@ describe('gridmint start refuses with one clear line', () => {
   }, 120_000);
 
   it('when ready, says in one human line where everything listens', async () => {
-    const d = await startDaemon({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false' }, 150_000);
+    const d = await startDaemon({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false' }, { timeoutMs: 150_000 });
     try {
       const deadline = Date.now() + 10_000;
       while (!d.output().includes('gridmint ready:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -3,10 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { freePort } from '../../helpers/net.js';
-import { registerMeter, streamReadings, until, type TestMeter } from './fixtures.js';
+import { createTestDatabase, type Daemon, freePort, registerMeter, startDaemon, streamReadings, type TestDatabase, type TestMeter, until } from '../../harness/index.js';
 
 let db: TestDatabase;
 let dataDir: string;

@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { registerMeter, streamReadings, until, type TestMeter } from './fixtures.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { createTestDatabase, registerMeter, startTcpProxy, startTestGateway, streamReadings, type TcpProxy, type TestDatabase, type TestGateway, type TestMeter, until } from '../../harness/index.js';
 
 const MAX_PENDING = 300;
 let db: TestDatabase;

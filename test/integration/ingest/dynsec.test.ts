@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { provisionerFor } from '../../../src/ingest/meter-provisioner.js';
-import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
+import { startMosquittoDynsec, type TestMosquitto } from '../../harness/index.js';
 
 const logger = createLogger('silent');
 const admin = { username: 'gridmint-gateway', password: 'gateway-test-password-0123' };

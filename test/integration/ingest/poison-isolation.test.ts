@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, count, publish, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { connectMeter, count, publish, reading, registerMeter, startTestGateway, type TestGateway, type TestMeter } from '../../harness/index.js';
 
 // PostgreSQL itself is made to refuse chosen rows (a trigger raising a chosen SQLSTATE), so the
 // pipeline meets real server errors of each kind: data (22023), unrecognised (XX000) and

@@ -10,9 +10,7 @@ import { loadOrCreateKeypair } from '../../../src/chain/keys.js';
 import { createLocalLedger } from '../../../src/chain/ledger/index.js';
 import { buildMintTransactions } from '../../../src/chain/tokens.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from './harness.js';
+import { createTestDatabase, startTestGateway, type TestDatabase, testLogger as logger, wallet } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: `gridmint token audit` FAILS, exit 1, naming the check, for each kind of drift it

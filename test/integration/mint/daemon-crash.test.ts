@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { insertMeter } from '../../../src/store/meters.js';
-import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { wallet } from './harness.js';
+import { createTestDatabase, type Daemon, startDaemon, type TestDatabase, wallet } from '../../harness/index.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 

@@ -7,8 +7,7 @@ import { loadOrCreateKeypair } from '../../../src/chain/keys.js';
 import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from './harness.js';
+import { startTestGateway, type TestGateway, testLogger as logger, wallet } from '../../harness/index.js';
 
 // Issue 8 §6: POST /api/admin/tokens/mint on a real gateway, real PostgreSQL and the embedded
 // ledger running the real SPL programs. Supply is read from the chain, never from our own API.

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from '../../../src/store/embedded.js';
-import { freePort } from '../../helpers/net.js';
+import { freePort } from '../../harness/index.js';
 
 /**
  * Embedded PostgreSQL for newcomers: as root with the checkout in a 0700 home (the server runs as

@@ -15,8 +15,7 @@ import { hashPassword } from '../../../src/domain/credential.js';
 import { createLogger } from '../../../src/logger.js';
 import { startGateway, type Gateway } from '../../../src/main.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { freePort } from '../../helpers/net.js';
+import { createTestDatabase, freePort, type TestDatabase } from '../../harness/index.js';
 
 /**
  * Runs gateways with every kind of secret configured (JWT secret, the gateway's MQTT password,
