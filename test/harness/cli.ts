@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,6 +16,13 @@ export interface CliOptions {
   timeoutMs?: number;
   /** `src` (node --import tsx src/cli/index.ts, the default) or the compiled `dist/cli/index.js` */
   entry?: 'src' | 'dist';
+  /** the package root it runs from (default: this checkout), e.g. a separately built copy */
+  root?: string;
+}
+
+/** node's arguments for the gridmint program: the TypeScript source through tsx, or the build. */
+export function program(opts: CliOptions): string[] {
+  return opts.entry === 'dist' ? [join(opts.root ?? REPO, 'dist/cli/index.js')] : ['--import', 'tsx', join(opts.root ?? REPO, 'src/cli/index.ts')];
 }
 
 /**
@@ -23,9 +31,8 @@ export interface CliOptions {
  * `node --import tsx` rather than npx: npx's own start-up costs seconds on a loaded machine.
  */
 export function runCli(args: string[], env: Record<string, string> = {}, opts: CliOptions = {}): Promise<CliRun> {
-  const program = opts.entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...program, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...program(opts), ...args], { cwd: opts.root ?? REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { REPO } from './cli.js';
+import { program, REPO, type CliOptions } from './cli.js';
 import { freePort } from './wait.js';
 
 export interface DaemonUrls {
@@ -22,13 +22,11 @@ export interface Daemon {
   kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<number | null>;
 }
 
-export interface DaemonOptions {
+export interface DaemonOptions extends Pick<CliOptions, 'entry' | 'root'> {
   /** how long `startDaemon` waits for /health/ready (default 60 s) */
   timeoutMs?: number;
   /** node flags before the program, e.g. ['--cpu-prof'] */
   nodeArgs?: string[];
-  /** `src` (node --import tsx, the default) or the compiled `dist/cli/index.js` as `npm start` runs it */
-  entry?: 'src' | 'dist';
 }
 
 /**
@@ -66,9 +64,8 @@ export async function spawnDaemon(env: Record<string, string>, opts: DaemonOptio
   };
   // `node --import tsx` rather than the tsx binary: the tsx binary runs the program in a second
   // process, so a SIGKILL sent to it would orphan the real daemon instead of killing it.
-  const program = opts.entry === 'dist' ? ['dist/cli/index.js'] : ['--import', 'tsx', 'src/cli/index.ts'];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...program, 'start'], {
-    cwd: REPO,
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...program(opts), 'start'], {
+    cwd: opts.root ?? REPO,
     env: { ...process.env, ...e },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

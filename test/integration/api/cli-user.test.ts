@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../src/api/auth.js';
-import { createTestDatabase, type TestDatabase, wallet } from '../../harness/index.js';
+import { createTestDatabase, runCli, type TestDatabase, wallet } from '../../harness/index.js';
 
-const run = promisify(execFile);
 let db: TestDatabase;
 let dataDir: string;
 
@@ -20,21 +17,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  return gridmintEnv({}, ...args);
-}
-
-async function gridmintEnv(extra: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', JWT_SECRET: '', LOG_LEVEL: 'warn', ...extra };
-  try {
-    // node --import tsx rather than npx: npx's own start-up costs seconds on a loaded machine
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env, timeout: 120_000 });
-    return { ...r, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const cliEnv = (extra: Record<string, string> = {}) => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', JWT_SECRET: '', LOG_LEVEL: 'warn', ...extra });
+const gridmint = (...args: string[]) => runCli(args, cliEnv());
+const gridmintEnv = (extra: Record<string, string>, ...args: string[]) => runCli(args, cliEnv(extra));
 
 describe('gridmint user add / gridmint jwt', () => {
   it('creates a user, signs a token the API accepts, and refuses mismatched claims', async () => {

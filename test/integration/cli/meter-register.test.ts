@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePassword } from '../../../src/domain/credential.js';
-import { createTestDatabase, registerRead, type TestDatabase } from '../../harness/index.js';
+import { cliWith, createTestDatabase, registerRead, type TestDatabase } from '../../harness/index.js';
 import { generateMeterKey } from '../../../src/domain/sign.js';
 import { storeRegisterMessages } from '../../../src/store/register-reads.js';
 import { withTransaction } from '../../../src/store/pool.js';
 
-const run = promisify(execFile);
 let db: TestDatabase;
 let dataDir: string;
 
@@ -24,16 +21,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
-  try {
-    const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 });
-    return { ...r, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const gridmint = cliWith(() => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' }));
 
 describe('gridmint meter add --reads register / meter rebase', () => {
   it('registers a register meter, shows its hold in meter list, and rebase ends it with who and why', async () => {

@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../harness/index.js';
+import { cliWith, createTestDatabase, type TestDatabase } from '../../harness/index.js';
 
-const run = promisify(execFile);
 let db: TestDatabase;
 let dataDir: string;
 
@@ -20,15 +17,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
-  try {
-    return { ...(await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 })), code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const gridmint = cliWith(() => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' }));
 
 const key = () => Keypair.generate().publicKey.toBase58();
 

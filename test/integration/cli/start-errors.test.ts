@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, startDaemon, type TestDatabase } from '../../harness/index.js';
+import { createTestDatabase, runCli, startDaemon, type CliRun, type TestDatabase } from '../../harness/index.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 let db: TestDatabase;
 let dataDir: string;
 
@@ -28,17 +25,8 @@ async function occupy(): Promise<{ port: number; close(): Promise<void> }> {
 }
 
 /** `gridmint start` as an operator runs it; resolves with its exit code and what it printed. */
-function start(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'start'], {
-    cwd: REPO,
-    env: { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+function start(env: Record<string, string>): Promise<CliRun> {
+  return runCli(['start'], { NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false', ...env }, { timeoutMs: 170_000 });
 }
 
 describe('gridmint start refuses with one clear line', () => {
