@@ -1,8 +1,8 @@
 // Lean bench publisher: the same protocol and measurement as publisher.ts (see there), but each
 // meter is a raw TCP connection speaking MQTT 3.1.1 through mqtt-packet instead of an mqtt.js
 // client. On a 2-core machine the load generator shares the CPU with the gateway and Postgres;
-// mqtt.js spends ~40 µs per QoS 1 publish (outgoing store, callbacks, timers), which the gateway
-// would never pay for meters that are separate devices. What is measured does not change: every
+// mqtt.js does work per QoS 1 publish (outgoing store, callbacks, timers) that would take CPU from
+// the gateway, which it never shares with meters that are separate devices. What is measured does not change: every
 // PUBLISH is QoS 1 with a message id, a reading counts as acknowledged only when the PUBACK for
 // that id arrives, every message is signed before the clock starts, and each meter subscribes to
 // its status topic and receives (and parses) every status message the gateway sends.
