@@ -11,6 +11,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { createPrivateKey, sign } from 'node:crypto';
 import { baseUnitsToKwh } from '../../src/domain/kwh.js';
 import { meterKeyFromSecret, signReading, signRegisterReading } from '../../src/domain/sign.js';
+import { connectRawMeter } from './raw-meter.js';
 import { awaitStatuses, readPublisherInput, readyThenWaitForGo, writeResult } from './publisher-protocol.js';
 
 interface Meter {
@@ -88,27 +89,9 @@ function onPacket(m: Meter, p: Packet): void {
 }
 
 await Promise.all(
-  meters.map(
-    (m, i) =>
-      new Promise<void>((resolve, reject) => {
-        const socket = net.connect(Number(url.port || 1883), url.hostname);
-        socket.setNoDelay(true);
-        m.socket = socket;
-        const parser = mqttPacket.parser({ protocolVersion: 4 });
-        parser.on('packet', (p: Packet) => {
-          if (p.cmd === 'connack') {
-            if (p.returnCode !== 0) return reject(new Error(`${m.id}: CONNACK ${p.returnCode}`));
-            socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `meters/${m.id}/status`, qos: 0 }] }));
-          } else if (p.cmd === 'suback') resolve();
-          else onPacket(m, p);
-        });
-        socket.on('data', (b) => parser.parse(b));
-        socket.once('error', reject);
-        socket.once('connect', () =>
-          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
-        );
-      }),
-  ),
+  meters.map(async (m, i) => {
+    m.socket = await connectRawMeter(url, { id: m.id, password: input.meters[i]!.password }, { subscribeStatus: true, onPacket: (p) => onPacket(m, p) });
+  }),
 );
 await readyThenWaitForGo();
 
