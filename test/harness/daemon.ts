@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { program, REPO, type CliOptions } from './cli.js';
-import { freePort } from './wait.js';
+import { freeServerPort } from './wait.js';
 
 export interface DaemonUrls {
   http: string;
@@ -41,7 +41,7 @@ process.once('exit', () => {
 
 /** `port` as given, or a free one when the test left it to us ('0' or unset). */
 async function chosen(port: string | undefined): Promise<string> {
-  return port && port !== '0' ? port : String(await freePort());
+  return port && port !== '0' ? port : String(await freeServerPort());
 }
 
 /**

@@ -15,6 +15,25 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * A free port below the kernel's ephemeral range (32768+ on Linux), for a server another process
+ * will bind a few seconds later: the ephemeral ports are handed to every outgoing connection in
+ * the meantime (the tests open many to PostgreSQL), so one of those could take a `freePort()`
+ * before the child binds it; ports below that range are taken only by servers that ask for them.
+ */
+export async function freeServerPort(): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.createServer().once('error', () => resolve(false));
+      // 0.0.0.0: a daemon's broker binds every interface by default
+      s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+    if (tries > 50) throw new Error('no free port found in 20000–31999');
+  }
+}
+
+/**
  * Polls `cond` every 20 ms until it holds; throws "timed out waiting for `what`" after `timeoutMs`.
  * A condition that throws counts as not yet true (a server still starting refuses connections);
  * its last error is quoted in the timeout message.

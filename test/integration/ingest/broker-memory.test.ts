@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMeter, count, createTestDatabase, type Daemon, freePort, openRaw, publish, reading, registerMeter, startDaemon, streamOversizedConnect, type TestDatabase } from '../../harness/index.js';
+import { connectMeter, count, createTestDatabase, type Daemon, openRaw, publish, reading, registerMeter, startDaemon, streamOversizedConnect, type TestDatabase } from '../../harness/index.js';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('embedded broker under abuse (a real daemon process)', () => {
   it('20 unauthenticated sockets streaming 10 MiB each raise its RSS by less than 64 MiB', { timeout: 120_000 }, async () => {
     const env = {
-      DATABASE_URL: db.url, MQTT_PORT: String(await freePort()), MQTT_HOST: '127.0.0.1', HTTP_PORT: '0', LEDGER_PORT: '0',
+      DATABASE_URL: db.url, MQTT_HOST: '127.0.0.1', HTTP_PORT: '0', LEDGER_PORT: '0',
       DATA_DIR: dataDir, MINT_ENABLED: 'false', INGEST_VERIFY_WORKERS: '0',
     };
     daemon = await startDaemon(env, { timeoutMs: 60_000 });

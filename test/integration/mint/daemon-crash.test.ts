@@ -37,7 +37,7 @@ describe('SIGKILL of the real daemon mid-mint, then restart', () => {
 
         // Not awaited to readiness: the crash hook may kill it before or after its HTTP server is up.
         daemon = await spawnDaemon({ ...env, GRIDMINT_TEST_CRASH_AT: step });
-        expect(await daemon.exited()).toBe('SIGKILL');
+        expect(await daemon.exited(), daemon.output().slice(-3000)).toBe('SIGKILL');
         expect(await counts(db)).toEqual({ minted: 0, claimed: 8, unresolved: 1, outbox: 1 });
 
         daemon = await startDaemon(env);
