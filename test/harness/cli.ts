@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -62,4 +65,28 @@ export function json<T>(run: CliRun): T {
   } catch {
     throw new Error(`gridmint printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
   }
+}
+
+export interface CliWorkspace {
+  db: TestDatabase;
+  /** an empty DATA_DIR of its own (keys, secrets) */
+  dataDir: string;
+  /** DATABASE_URL and DATA_DIR for `runCli`/`cliWith`/`startDaemon` */
+  env: { DATABASE_URL: string; DATA_DIR: string };
+  drop(): Promise<void>;
+}
+
+/** What an operator's commands run against: a fresh test database and an empty data directory. */
+export async function createCliWorkspace(name: string): Promise<CliWorkspace> {
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), `gridmint-${name}-`));
+  return {
+    db,
+    dataDir,
+    env: { DATABASE_URL: db.url, DATA_DIR: dataDir },
+    async drop() {
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

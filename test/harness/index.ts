@@ -8,6 +8,7 @@
  * | `startTestGateway(overrides, { db?, logger? })` | the whole gateway in-process, ports 0 |
  * | `startTestApi({ chain?, … })` | the certificate/admin-meter/my-readings routes only, for `app.inject` |
  * | `startTestMinter()` | database + local ledger + chain client + fresh minters, no gateway |
+ * | `startTestLedger()` | an in-memory local ledger and a funded chain client, no database |
  * | `startDaemon(env, opts)` / `spawnDaemon` | `gridmint start` as a child; ready = GET /health/ready 200 |
  * | `startMosquitto(passwordLines)` / `startMosquittoDynsec(admin)` | a Mosquitto of its own from the shipped conf |
  * | `runCli(args, env)` / `cliWith(env)` | `gridmint …` as a child process: `{ code, stdout, stderr }` |
@@ -21,6 +22,7 @@ export * from './cli.js';
 export * from './daemon.js';
 export * from './db.js';
 export * from './gateway.js';
+export * from './ledger.js';
 export * from './log.js';
 export * from './meters.js';
 export * from './metrics.js';

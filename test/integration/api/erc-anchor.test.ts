@@ -1,12 +1,10 @@
-import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChainClient, type ChainClient } from '../../../src/chain/client.js';
+import type { ChainClient } from '../../../src/chain/client.js';
 import { ChainUnavailableError } from '../../../src/chain/errors.js';
-import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
+import type { LocalLedger } from '../../../src/chain/ledger/index.js';
 import { parseAnchorMemo } from '../../../src/domain/erc.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
-import { createLogger } from '../../../src/logger.js';
-import { actor, type Actor, addMeter, addReadings, startTestApi, type TestApi } from '../../harness/index.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, startTestLedger, type TestApi } from '../../harness/index.js';
 
 // The anchor path runs the production chain client against the embedded LiteSVM ledger over
 // JSON-RPC (real SPL Memo program). A switch in front of it simulates the RPC being unreachable.
@@ -22,11 +20,7 @@ let authority: Actor;
 let day = 0;
 
 beforeAll(async () => {
-  const logger = createLogger('silent');
-  ledger = createLocalLedger({ port: 0, logger });
-  await ledger.start();
-  client = createChainClient({ rpcUrl: ledger.url, payer: Keypair.generate(), logger, isLocal: true });
-  await client.ensureFunded(10_000_000_000n);
+  ({ ledger, client } = await startTestLedger());
   h = await startTestApi({ chain: switchable });
   authority = actor('rec_authority', 'Anchor Registry');
 });

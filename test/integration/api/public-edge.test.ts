@@ -1,11 +1,9 @@
-import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustProxySetting } from '../../../src/api/app.js';
-import { createChainClient, type ChainClient } from '../../../src/chain/client.js';
-import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
+import type { ChainClient } from '../../../src/chain/client.js';
+import type { LocalLedger } from '../../../src/chain/ledger/index.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
-import { createLogger } from '../../../src/logger.js';
-import { actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
+import { actor, addMeter, addReadings, startTestApi, startTestLedger, type TestApi, wallet } from '../../harness/index.js';
 
 // Issue 8 §7: the public endpoint that reads the chain (verify) is cached single-flight and
 // limited per client, and the client is the real one behind a proxy only when HTTP_TRUST_PROXY
@@ -21,11 +19,7 @@ let direct: TestApi;
 let proxied: TestApi;
 
 beforeAll(async () => {
-  const logger = createLogger('silent');
-  ledger = createLocalLedger({ port: 0, logger });
-  await ledger.start();
-  client = createChainClient({ rpcUrl: ledger.url, payer: Keypair.generate(), logger, isLocal: true });
-  await client.ensureFunded(10_000_000_000n);
+  ({ ledger, client } = await startTestLedger());
   direct = await startTestApi({ chain: counting, memoCacheMs: 60_000, publicRateLimit: 5 });
   proxied = await startTestApi({ publicRateLimit: 2, trustProxy: 'true' });
 });

@@ -1,31 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliWith, connectClient, createTestDatabase, startMosquittoDynsec, type TestDatabase, type TestMosquitto, until } from '../../harness/index.js';
+import { cliWith, connectClient, createCliWorkspace, startMosquittoDynsec, type CliWorkspace, type TestMosquitto, until } from '../../harness/index.js';
 
 const admin = { username: 'gridmint-gateway', password: 'gateway-cli-password-0123' };
-let db: TestDatabase;
+let ws: CliWorkspace;
 let broker: TestMosquitto | null;
-let dataDir: string;
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-cli-dynsec-'));
+  ws = await createCliWorkspace('cli-dynsec');
   broker = await startMosquittoDynsec(admin);
 }, 30_000);
 afterAll(async () => {
   for (const c of clients) c.end(true);
   await broker?.stop();
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await ws?.drop();
 });
 
 const gridmint = cliWith(() => ({
-  DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn',
+  ...ws.env, NODE_ENV: 'development', LOG_LEVEL: 'warn',
   MQTT_URL: broker!.url, MQTT_USERNAME: admin.username, MQTT_PASSWORD: admin.password, MQTT_DYNSEC: 'true',
 }));
 
