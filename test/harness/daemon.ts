@@ -51,6 +51,7 @@ async function chosen(port: string | undefined): Promise<string> {
  * replaced by free ports, so the test knows every address without reading the daemon's logs.
  */
 export async function spawnDaemon(env: Record<string, string>, opts: DaemonOptions = {}): Promise<Daemon> {
+  // info by default: `output()` then holds the log lines a failure message (or logCount) needs
   const e: Record<string, string> = { LOG_LEVEL: 'info', ...env, HTTP_PORT: await chosen(env.HTTP_PORT) };
   if (!e.MQTT_URL) e.MQTT_PORT = await chosen(e.MQTT_PORT);
   if (!e.SOLANA_RPC_URL) e.LEDGER_PORT = await chosen(e.LEDGER_PORT);
