@@ -17,9 +17,7 @@ import { insertMeter, mosquittoPasswordLines } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
 import { registerRegistration } from '../src/domain/register-meter.js';
 import { insertRegisterMeter } from '../src/store/register-meters.js';
-import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
-import { startMosquitto } from '../test/helpers/mosquitto.js';
-import { freePort } from '../test/helpers/net.js';
+import { freePort, startDaemon, startMosquitto, type Daemon } from '../test/harness/index.js';
 import { trackPeakRss } from './lib/group-rss.js';
 import type { PublisherInput, PublisherResult } from './lib/publisher-protocol.js';
 
@@ -117,7 +115,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
     // BENCH_PROFILE_DIR: a CPU profile per run; BENCH_NODE_ARGS: extra node flags for the daemon
     // (e.g. "--heapsnapshot-signal=SIGUSR2" or "--max-semi-space-size=8").
     const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [])];
-    daemon = await startDaemon(env, 30_000, nodeArgs, 'dist');
+    daemon = await startDaemon(env, { timeoutMs: 30_000, nodeArgs, entry: 'dist' });
     const rss = trackPeakRss(daemon.child.pid!);
     brokerUrl ??= daemon.urls.mqtt!;
     await new Promise((r) => setTimeout(r, 1000)); // subscriber connections up

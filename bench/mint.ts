@@ -7,12 +7,10 @@
  * 'v0' (lookup tables) — each on its own 2,000 wallets; BENCH_MINT_FORMATS=v0 runs one only.
  * Fees are read back from the ledger (getTransaction meta.fee) for every mint transaction.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
-import pg from 'pg';
 import { createChainClient } from '../src/chain/client.js';
 import { loadOrCreateKeypair } from '../src/chain/keys.js';
 import { createLocalLedger } from '../src/chain/ledger/index.js';
@@ -22,7 +20,7 @@ import { auditSupply } from '../src/mint/audit.js';
 import { createMinter, type RunReport } from '../src/mint/minter.js';
 import { insertMeter } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
-import { pgTypes } from '../src/store/pool.js';
+import { createDatabase } from '../test/harness/db.js';
 
 const WALLETS = Number(process.env.BENCH_MINT_WALLETS ?? 2_000); // smaller for a smoke run
 const READINGS = 5 * WALLETS;
@@ -36,18 +34,12 @@ const stats = (xs: number[]) => {
 };
 
 async function main() {
-  const name = `gridmint_bench_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
+  const db = await createDatabase(admin, { migrate: false, poolSize: 8, prefix: 'gridmint_bench' });
+  const pool = db.pool;
   const dir = mkdtempSync(join(tmpdir(), 'gridmint-bench-mint-'));
   const ledger = createLocalLedger({ host: '127.0.0.1', port: 0, stateFile: join(dir, 'ledger', 'ledger.bin'), logger });
-  const pool = new pg.Pool({ connectionString: url.toString(), types: pgTypes, max: 8 });
   try {
-    await migrate(url.toString(), logger);
+    await migrate(db.url, logger);
     await ledger.start();
     const payer = await loadOrCreateKeypair(join(dir, 'keys', 'mint-authority.json'));
     const metrics = createMetrics();
@@ -131,11 +123,7 @@ async function main() {
     if (!audit.ok) process.exitCode = 1;
   } finally {
     await ledger.stop().catch(() => {});
-    await pool.end();
-    const d = new pg.Client({ connectionString: admin });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await d.end();
+    await db.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -18,8 +18,7 @@ import { generateMeterKey } from '../src/domain/sign.js';
 import { createLogger } from '../src/logger.js';
 import { insertMeter } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
-import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
-import { freePort } from '../test/helpers/net.js';
+import { freePort, startDaemon, type Daemon } from '../test/harness/index.js';
 import { groupRss } from './lib/group-rss.js';
 import type { SoakPublisherInput, SoakTick } from './lib/soak-publisher.js';
 import { plotSvg } from './lib/svg-plot.js';
@@ -94,7 +93,7 @@ try {
   if (process.env.SOAK_WORKERS) env.INGEST_VERIFY_WORKERS = process.env.SOAK_WORKERS;
   // SOAK_NODE_ARGS e.g. "--heapsnapshot-signal=SIGUSR2" (then `kill -USR2 <pid>` writes a heap
   // snapshot into the checkout) or "--max-semi-space-size=4".
-  daemon = await startDaemon(env, 60_000, process.env.SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? [], 'dist');
+  daemon = await startDaemon(env, { timeoutMs: 60_000, nodeArgs: process.env.SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? [], entry: 'dist' });
   const http = daemon.urls.http;
   const pid = daemon.child.pid!;
   console.log(`[soak] daemon pid ${pid}; ${RATE}/s for ${SECONDS} s`);

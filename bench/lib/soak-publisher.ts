@@ -5,8 +5,9 @@
 // Input: a JSON file named in argv[2]; starts at once; exits after the last PUBACK (or 10 s).
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import mqttPacket, { type Packet } from 'mqtt-packet';
+import mqttPacket from 'mqtt-packet';
 import { meterKeyFromSecret, signReading } from '../../src/domain/sign.js';
+import { connectRawMeter } from './raw-meter.js';
 
 export interface SoakPublisherInput {
   url: string;
@@ -56,31 +57,18 @@ let ackedInTick = 0;
 let ackedTotal = 0;
 
 await Promise.all(
-  meters.map(
-    (m, i) =>
-      new Promise<void>((resolve, reject) => {
-        const socket = net.connect(Number(url.port || 1883), url.hostname);
-        socket.setNoDelay(true);
-        m.socket = socket;
-        const parser = mqttPacket.parser({ protocolVersion: 4 });
-        parser.on('packet', (p: Packet) => {
-          if (p.cmd === 'connack') {
-            if (p.returnCode !== 0) reject(new Error(`${m.id}: CONNACK ${p.returnCode}`));
-            else resolve();
-          } else if (p.cmd === 'puback') {
-            m.outstanding--;
-            ackedInTick++;
-            ackedTotal++;
-            latencies.push(performance.now() - m.sentAt[p.messageId!]!);
-          }
-        });
-        socket.on('data', (b) => parser.parse(b));
-        socket.once('error', reject);
-        socket.once('connect', () =>
-          socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(input.meters[i]!.password) })),
-        );
-      }),
-  ),
+  meters.map(async (m, i) => {
+    m.socket = await connectRawMeter(url, { id: m.id, password: input.meters[i]!.password }, {
+      subscribeStatus: false,
+      onPacket: (p) => {
+        if (p.cmd !== 'puback') return;
+        m.outstanding--;
+        ackedInTick++;
+        ackedTotal++;
+        latencies.push(performance.now() - m.sentAt[p.messageId!]!);
+      },
+    });
+  }),
 );
 
 function publishOne(m: Meter): void {

@@ -55,13 +55,13 @@ export interface BuiltMintTx {
   /** How many of the entries needed an ATA created. */
   atasCreated: number;
   computeUnitLimit: number;
-  /** Legacy-format message wrapped in VersionedTransaction (web3.js compiles these ~4× faster than Transaction). */
+  /** Legacy-format message wrapped in VersionedTransaction (cheaper to build than a Transaction: see buildMintTransactions). */
   transaction: VersionedTransaction;
 }
 
 const ataCache = new Map<string, PublicKey>();
 
-/** Associated token address of (mint, wallet), memoised: the PDA search costs ~0.1–1 ms. */
+/** Associated token address of (mint, wallet), memoised: the PDA search hashes until it finds an off-curve point, too costly to repeat per entry. */
 export function deriveAta(mint: PublicKey | string, wallet: PublicKey | string): PublicKey {
   const key = `${String(mint)}:${String(wallet)}`;
   let ata = ataCache.get(key);
@@ -155,7 +155,7 @@ export function buildMintTransactions(o: BuildMintOptions): BuiltMintTx[] {
 
   return groups.map((g) => {
     const computeUnitLimit = cuOf(g);
-    // TransactionMessage compiles ~4× faster than legacy Transaction (no localeCompare key sort)
+    // TransactionMessage compiles faster than legacy Transaction (no localeCompare key sort)
     // and VersionedTransaction.serialize() does not re-verify signatures; the bytes are still a
     // legacy-format transaction.
     const message = new TransactionMessage({ payerKey: payer, recentBlockhash: o.blockhash, instructions: [...prefix(computeUnitLimit), ...g.ixs] }).compileToLegacyMessage();

@@ -5,11 +5,11 @@ import { buildApp } from '../../../src/api/app.js';
 import { createAuthenticator, signToken } from '../../../src/api/auth.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
-import { actor, SECRET, startHarness, wallet, type Harness } from './harness.js';
+import { actor, SECRET, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
-let h: Harness;
+let h: TestApi;
 beforeAll(async () => {
-  h = await startHarness({ writeRateLimit: 3 });
+  h = await startTestApi({ writeRateLimit: 3 });
 });
 afterAll(async () => h?.close());
 

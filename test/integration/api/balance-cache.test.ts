@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from '../mint/harness.js';
+import { startTestGateway, type TestGateway, testLogger as logger, until, wallet } from '../../harness/index.js';
 
 const SECRET = 'balance-cache-test-secret-0123456789abcdef';
 const CACHE_MS = 1_500;
@@ -17,13 +16,6 @@ const bearer = (role: 'user' | 'admin', w?: string) => ({
 const balance = (w: string) => gw.gateway.app.inject({ method: 'GET', url: `/api/tokens/balance/${w}`, headers: bearer('user', w) });
 const mint = (w: string, amount: string) =>
   gw.gateway.app.inject({ method: 'POST', url: '/api/admin/tokens/mint', headers: { ...bearer('admin'), 'idempotency-key': randomUUID() }, payload: { wallet_address: w, amount, reason: 'balance cache test' } });
-const until = async (what: string, cond: () => Promise<boolean>, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 beforeAll(async () => {
   ledger = createLocalLedger({ host: '127.0.0.1', port: 0, logger });
@@ -78,7 +70,7 @@ describe('GET /api/tokens/balance through the balance cache', () => {
       const unknown = await balance(wallet());
       expect(unknown.statusCode).toBe(503);
       expect(unknown.json().error.code).toBe('chain_unavailable');
-      await until('the cached balance to age out', async () => (await balance(w)).statusCode === 503);
+      await until(async () => (await balance(w)).statusCode === 503, 15_000, 'the cached balance to age out');
       const stale = await balance(w);
       expect(stale.json().balance_tokens).toBeUndefined();
       expect(stale.json().error.code).toBe('chain_unavailable');

@@ -1,41 +1,21 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../src/api/auth.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { wallet } from './harness.js';
+import { createCliWorkspace, runCli, type CliWorkspace, wallet } from '../../harness/index.js';
 
-const run = promisify(execFile);
-let db: TestDatabase;
-let dataDir: string;
+let ws: CliWorkspace;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-cli-user-'));
+  ws = await createCliWorkspace('cli-user');
 });
 afterAll(async () => {
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await ws?.drop();
 });
 
-async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  return gridmintEnv({}, ...args);
-}
-
-async function gridmintEnv(extra: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', JWT_SECRET: '', LOG_LEVEL: 'warn', ...extra };
-  try {
-    // node --import tsx rather than npx: npx's own start-up costs seconds on a loaded machine
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env, timeout: 120_000 });
-    return { ...r, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const cliEnv = (extra: Record<string, string> = {}) => ({ ...ws.env, NODE_ENV: 'development', JWT_SECRET: '', LOG_LEVEL: 'warn', ...extra });
+const gridmint = (...args: string[]) => runCli(args, cliEnv());
+const gridmintEnv = (extra: Record<string, string>, ...args: string[]) => runCli(args, cliEnv(extra));
 
 describe('gridmint user add / gridmint jwt', () => {
   it('creates a user, signs a token the API accepts, and refuses mismatched claims', async () => {
@@ -50,7 +30,7 @@ describe('gridmint user add / gridmint jwt', () => {
     expect(jwt.code, jwt.stderr).toBe(0);
     const token = jwt.stdout.trim();
     // same key resolution as the daemon: the secret generated under DATA_DIR/keys, mode 0600
-    const secretFile = join(dataDir, 'keys', 'jwt-secret');
+    const secretFile = join(ws.dataDir, 'keys', 'jwt-secret');
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     const auth = createAuthenticator({ secret: readFileSync(secretFile, 'utf8').trim(), publicKey: null, issuer: null });
     const req = { headers: { authorization: `Bearer ${token}` }, principal: null } as never as { principal: unknown };

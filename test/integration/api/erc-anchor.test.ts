@@ -1,12 +1,10 @@
-import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChainClient, type ChainClient } from '../../../src/chain/client.js';
+import type { ChainClient } from '../../../src/chain/client.js';
 import { ChainUnavailableError } from '../../../src/chain/errors.js';
-import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
+import type { LocalLedger } from '../../../src/chain/ledger/index.js';
 import { parseAnchorMemo } from '../../../src/domain/erc.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
-import { createLogger } from '../../../src/logger.js';
-import { actor, addMeter, addReadings, startHarness, type Actor, type Harness } from './harness.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, startTestLedger, type TestApi } from '../../harness/index.js';
 
 // The anchor path runs the production chain client against the embedded LiteSVM ledger over
 // JSON-RPC (real SPL Memo program). A switch in front of it simulates the RPC being unreachable.
@@ -17,17 +15,13 @@ const switchable: MemoChain = {
   sendMemo: (t) => (chainDown ? Promise.reject(new ChainUnavailableError('sendTransaction', 'connection refused')) : client.sendMemo(t)),
   findMemo: (s) => (chainDown ? Promise.reject(new ChainUnavailableError('getTransaction', 'connection refused')) : client.findMemo(s)),
 };
-let h: Harness;
+let h: TestApi;
 let authority: Actor;
 let day = 0;
 
 beforeAll(async () => {
-  const logger = createLogger('silent');
-  ledger = createLocalLedger({ port: 0, logger });
-  await ledger.start();
-  client = createChainClient({ rpcUrl: ledger.url, payer: Keypair.generate(), logger, isLocal: true });
-  await client.ensureFunded(10_000_000_000n);
-  h = await startHarness({ chain: switchable });
+  ({ ledger, client } = await startTestLedger());
+  h = await startTestApi({ chain: switchable });
   authority = actor('rec_authority', 'Anchor Registry');
 });
 afterAll(async () => {

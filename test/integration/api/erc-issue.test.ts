@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Harness } from './harness.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
-let h: Harness;
+let h: TestApi;
 let authority: Actor;
 let owner: string;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startTestApi();
   authority = actor('rec_authority', 'Green Registry Ltd');
   owner = wallet();
 });

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Harness } from './harness.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
-let h: Harness;
+let h: TestApi;
 let authority: Actor;
 let owner: Actor;
 let day = 0;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startTestApi();
   authority = actor('rec_authority', 'Registry');
   owner = actor('user');
 });
@@ -67,7 +67,7 @@ describe('GET /api/erc/my-certificates', () => {
       expect(r.statusCode, q).toBe(400);
     }
     expect((await h.app.inject({ method: 'GET', url: '/api/erc/my-certificates' })).statusCode).toBe(401);
-    const { token } = await import('./harness.js');
+    const { token } = await import('../../harness/index.js');
     const r = await h.app.inject({ method: 'GET', url: '/api/erc/my-certificates', headers: { authorization: `Bearer ${token({ sub: 'a', role: 'admin' })}` } });
     expect(r.statusCode).toBe(403);
     expect(r.json().error.code).toBe('no_wallet');

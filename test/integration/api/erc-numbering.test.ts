@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Harness } from './harness.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: certificate ids stay gapless (ERC-YYYY-NNNNNN in commit order) under concurrent
@@ -7,10 +7,10 @@ import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Ha
  * certificate insert itself fails: a trigger in this test database stands in for a disk or
  * constraint error at that point, so the transaction that took the number rolls back).
  */
-let h: Harness;
+let h: TestApi;
 let authority: Actor;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startTestApi();
   authority = actor('rec_authority', 'Numbering Registry');
   await h.db.pool.query(`
     CREATE FUNCTION fail_marked_meters() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash } from '../../../src/domain/erc.js';
 import { contentOf, getCertificate } from '../../../src/store/certificates.js';
-import { actor, addMeter, addReadings, startHarness, wallet, type Actor, type Harness } from './harness.js';
+import { actor, type Actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
 // A reading stamped t measured the interval that ENDS at t, so a certificate for start..end
 // covers the readings with start < t <= end (issue 8 §8).
-let h: Harness;
+let h: TestApi;
 let authority: Actor;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startTestApi();
   authority = actor('rec_authority', 'Period Registry');
 });
 afterAll(async () => h?.close());

@@ -1,11 +1,11 @@
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../../src/domain/credential.js';
-import { actor, addMeter, addReadings, startHarness, wallet, type Harness } from './harness.js';
+import { actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
-let h: Harness;
+let h: TestApi;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startTestApi();
 });
 afterAll(async () => h?.close());
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startTestGateway, type TestGateway } from '../../harness/index.js';
 
 // Debian's chromium (.ci/run installs it); CHROMIUM_BIN points elsewhere if needed.
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';

@@ -1,11 +1,9 @@
-import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustProxySetting } from '../../../src/api/app.js';
-import { createChainClient, type ChainClient } from '../../../src/chain/client.js';
-import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
+import type { ChainClient } from '../../../src/chain/client.js';
+import type { LocalLedger } from '../../../src/chain/ledger/index.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
-import { createLogger } from '../../../src/logger.js';
-import { actor, addMeter, addReadings, startHarness, wallet, type Harness } from './harness.js';
+import { actor, addMeter, addReadings, startTestApi, startTestLedger, type TestApi, wallet } from '../../harness/index.js';
 
 // Issue 8 §7: the public endpoint that reads the chain (verify) is cached single-flight and
 // limited per client, and the client is the real one behind a proxy only when HTTP_TRUST_PROXY
@@ -17,17 +15,13 @@ const counting: MemoChain = {
   sendMemo: (t) => client.sendMemo(t),
   findMemo: (s) => (memoLookups++, client.findMemo(s)),
 };
-let direct: Harness;
-let proxied: Harness;
+let direct: TestApi;
+let proxied: TestApi;
 
 beforeAll(async () => {
-  const logger = createLogger('silent');
-  ledger = createLocalLedger({ port: 0, logger });
-  await ledger.start();
-  client = createChainClient({ rpcUrl: ledger.url, payer: Keypair.generate(), logger, isLocal: true });
-  await client.ensureFunded(10_000_000_000n);
-  direct = await startHarness({ chain: counting, memoCacheMs: 60_000, publicRateLimit: 5 });
-  proxied = await startHarness({ publicRateLimit: 2, trustProxy: 'true' });
+  ({ ledger, client } = await startTestLedger());
+  direct = await startTestApi({ chain: counting, memoCacheMs: 60_000, publicRateLimit: 5 });
+  proxied = await startTestApi({ publicRateLimit: 2, trustProxy: 'true' });
 });
 afterAll(async () => {
   await direct?.close();
@@ -35,7 +29,7 @@ afterAll(async () => {
   await ledger?.stop();
 });
 
-const verify = (h: Harness, id: string, forwardedFor?: string) =>
+const verify = (h: TestApi, id: string, forwardedFor?: string) =>
   h.app.inject({ method: 'GET', url: `/api/erc/${id}/verify`, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
 
 describe('GET /api/erc/:id/verify at the edge', () => {

@@ -1,8 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { actor, SECRET, wallet } from './harness.js';
+import { actor, SECRET, startTestGateway, type TestGateway, wallet } from '../../harness/index.js';
 
 let t: TestGateway;
 const admin = actor('admin');

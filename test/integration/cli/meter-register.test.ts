@@ -1,40 +1,21 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePassword } from '../../../src/domain/credential.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { registerRead } from '../../helpers/register-meters.js';
+import { cliWith, createCliWorkspace, registerRead, type CliWorkspace } from '../../harness/index.js';
 import { generateMeterKey } from '../../../src/domain/sign.js';
 import { storeRegisterMessages } from '../../../src/store/register-reads.js';
 import { withTransaction } from '../../../src/store/pool.js';
 
-const run = promisify(execFile);
-let db: TestDatabase;
-let dataDir: string;
+let ws: CliWorkspace;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-cli-register-'));
+  ws = await createCliWorkspace('cli-register');
 });
 afterAll(async () => {
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await ws?.drop();
 });
 
-async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
-  try {
-    const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 });
-    return { ...r, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const gridmint = cliWith(() => ({ ...ws.env, NODE_ENV: 'development', LOG_LEVEL: 'warn' }));
 
 describe('gridmint meter add --reads register / meter rebase', () => {
   it('registers a register meter, shows its hold in meter list, and rebase ends it with who and why', async () => {
@@ -53,16 +34,16 @@ describe('gridmint meter add --reads register / meter rebase', () => {
     const m = { id: 'reg-1', key, owner, password: generatePassword() };
     for (const [h, v] of [[0, '100'], [1, '105'], [2, '1'], [3, '3']] as const) {
       const r = registerRead(m, iso(h), v);
-      await withTransaction(db.pool, (c) => storeRegisterMessages(c, [{ idx: 0, meterId: m.id, wallet: owner, signature: r.signature, receivedAt: new Date(), reads: [{ timestamp: r.timestamp, registerKwh: r.register_kwh }], page: null, record: null }]));
+      await withTransaction(ws.db.pool, (c) => storeRegisterMessages(c, [{ idx: 0, meterId: m.id, wallet: owner, signature: r.signature, receivedAt: new Date(), reads: [{ timestamp: r.timestamp, registerKwh: r.register_kwh }], page: null, record: null }]));
     }
     const list = await gridmint('meter', 'list');
     expect(list.stdout).toContain(`ON HOLD since ${iso(2)}`);
     const rebase = await gridmint('meter', 'rebase', 'reg-1', '--at', iso(2), '--reason', 'installer reset the counter');
     expect(rebase.code, rebase.stderr).toBe(0);
     expect(rebase.stdout).toContain('the hold is resolved');
-    const rows = await db.pool.query(`SELECT trim_scale(kwh_amount)::text AS kwh, energy_state AS state FROM meter_readings WHERE meter_id = 'reg-1' ORDER BY "timestamp"`);
+    const rows = await ws.db.pool.query(`SELECT trim_scale(kwh_amount)::text AS kwh, energy_state AS state FROM meter_readings WHERE meter_id = 'reg-1' ORDER BY "timestamp"`);
     expect(rows.rows).toEqual([{ kwh: '0', state: 'baseline' }, { kwh: '5', state: 'rise' }, { kwh: '0', state: 'rebase' }, { kwh: '2', state: 'rise' }]);
-    const who = await db.pool.query(`SELECT kind, resolved_by, reason FROM register_resolutions WHERE meter_id = 'reg-1'`);
+    const who = await ws.db.pool.query(`SELECT kind, resolved_by, reason FROM register_resolutions WHERE meter_id = 'reg-1'`);
     expect(who.rows).toEqual([{ kind: 'rebase', resolved_by: expect.stringMatching(/^cli:/), reason: 'installer reset the counter' }]);
     expect((await gridmint('meter', 'list')).stdout).not.toContain('ON HOLD');
   }, 240_000); // six CLI processes, each starting tsx, on a shared 2-core machine

@@ -1,34 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { cliWith, createCliWorkspace, type CliWorkspace } from '../../harness/index.js';
 
-const run = promisify(execFile);
-let db: TestDatabase;
-let dataDir: string;
+let ws: CliWorkspace;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-cli-meter-'));
+  ws = await createCliWorkspace('cli-meter');
 });
 afterAll(async () => {
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await ws?.drop();
 });
 
-async function gridmint(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
-  try {
-    return { ...(await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 })), code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const gridmint = cliWith(() => ({ ...ws.env, NODE_ENV: 'development', LOG_LEVEL: 'warn' }));
 
 const key = () => Keypair.generate().publicKey.toBase58();
 
@@ -60,7 +43,7 @@ describe('gridmint meter add / list: interval and rated power', () => {
     }
     const reserved = await gridmint('meter', 'add', '--id', 'gridmint-host-0', '--wallet', key(), '--pubkey', key());
     expect(reserved.stderr).toMatch(/reserved for the gateway/);
-    expect((await db.pool.query("SELECT count(*)::int AS n FROM meters WHERE id IN ('bad-1', 'gridmint-host-0')")).rows[0].n).toBe(0);
+    expect((await ws.db.pool.query("SELECT count(*)::int AS n FROM meters WHERE id IN ('bad-1', 'gridmint-host-0')")).rows[0].n).toBe(0);
   }, 240_000);
 
   it('meter set moves an existing meter to its real interval and rating (e.g. after migration 005)', async () => {
@@ -76,7 +59,7 @@ describe('gridmint meter add / list: interval and rated power', () => {
       expect(r.code, r.stdout).not.toBe(0);
     }
     expect((await gridmint('meter', 'set', 'no-such-meter', '--max-kw', '5')).stderr).toMatch(/no meter no-such-meter/);
-    const row = await db.pool.query("SELECT interval_seconds, max_kw::text AS max_kw FROM meters WHERE id = 'roof-9'");
+    const row = await ws.db.pool.query("SELECT interval_seconds, max_kw::text AS max_kw FROM meters WHERE id = 'roof-9'");
     expect(row.rows[0]).toEqual({ interval_seconds: 300, max_kw: '12.000000000' });
   }, 240_000);
 });

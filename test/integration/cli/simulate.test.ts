@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { startMosquitto } from '../../helpers/mosquitto.js';
+import { json, runCli, startMosquitto, startTestGateway, type TestGateway } from '../../harness/index.js';
 import { mosquittoPasswordLines } from '../../../src/store/meters.js';
 
-const run = promisify(execFile);
 let t: TestGateway;
 let dataDir: string;
 
@@ -21,11 +17,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+const cliEnv = () => ({ DATABASE_URL: t.db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+
 /** `gridmint … --json` as an operator runs it, against the gateway's database; stdout parsed. */
 async function gridmint<T>(...args: string[]): Promise<T> {
-  const env = { ...process.env, DATABASE_URL: t.db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  const r = await run('npx', ['tsx', 'src/cli/index.ts', ...args, '--json'], { env, timeout: 170_000 });
-  return JSON.parse(r.stdout) as T;
+  const r = await runCli([...args, '--json'], cliEnv(), { timeoutMs: 170_000 });
+  if (r.code !== 0) throw new Error(`gridmint ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return json<T>(r);
 }
 
 type Summary = { sent: number; acknowledged: number; unacknowledged: number; status: Record<string, number>; disconnects: number };
@@ -36,15 +34,10 @@ async function simulate(...args: string[]) {
 }
 
 /** A CLI run expected to fail: its exit code and stderr. */
-async function failing(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const env = { ...process.env, DATABASE_URL: t.db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  try {
-    await run('npx', ['tsx', 'src/cli/index.ts', ...args], { env, timeout: 170_000 });
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-  throw new Error(`gridmint ${args.join(' ')} succeeded`);
+async function failing(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const r = await runCli(args, cliEnv(), { timeoutMs: 170_000 });
+  if (r.code === 0) throw new Error(`gridmint ${args.join(' ')} succeeded`);
+  return r;
 }
 
 describe('gridmint simulate', () => {

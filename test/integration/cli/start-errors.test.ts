@@ -1,24 +1,14 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startDaemon } from '../../helpers/daemon.js';
+import { createCliWorkspace, runCli, startDaemon, type CliRun, type CliWorkspace } from '../../harness/index.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-let db: TestDatabase;
-let dataDir: string;
+let ws: CliWorkspace;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'gridmint-start-errors-'));
+  ws = await createCliWorkspace('start-errors');
 });
 afterAll(async () => {
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await ws?.drop();
 });
 
 /** Another process's listening socket on 127.0.0.1 (closed by the caller). */
@@ -29,17 +19,8 @@ async function occupy(): Promise<{ port: number; close(): Promise<void> }> {
 }
 
 /** `gridmint start` as an operator runs it; resolves with its exit code and what it printed. */
-function start(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'start'], {
-    cwd: REPO,
-    env: { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+function start(env: Record<string, string>): Promise<CliRun> {
+  return runCli(['start'], { NODE_ENV: 'test', DATA_DIR: ws.dataDir, LOG_LEVEL: 'warn', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false', ...env }, { timeoutMs: 170_000 });
 }
 
 describe('gridmint start refuses with one clear line', () => {
@@ -63,7 +44,7 @@ describe('gridmint start refuses with one clear line', () => {
     const taken = await occupy();
     try {
       for (const setting of ['MQTT_PORT', 'HTTP_PORT'] as const) {
-        const r = await start({ DATABASE_URL: db.url, MQTT_HOST: '127.0.0.1', [setting]: String(taken.port) });
+        const r = await start({ DATABASE_URL: ws.db.url, MQTT_HOST: '127.0.0.1', [setting]: String(taken.port) });
         expect(r.code).toBe(1);
         expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^gridmint: ${setting}: port ${taken.port} on 127\\.0\\.0\\.1 is already in use`))]);
         for (const other of ['MQTT_PORT', 'HTTP_PORT', 'LEDGER_PORT', 'EMBEDDED_PG_PORT'].filter((s) => s !== setting)) expect(r.stderr).not.toContain(other);
@@ -79,7 +60,7 @@ describe('gridmint start refuses with one clear line', () => {
     const r = await start({ DATABASE_URL: `postgresql://gm:do-not-print@127.0.0.1:${closed.port}/gm` });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`gridmint: DATABASE_URL: cannot reach postgresql://gm:***@127.0.0.1:${closed.port}/gm (connect ECONNREFUSED 127.0.0.1:${closed.port})\n`);
-    const u = new URL(db.url);
+    const u = new URL(ws.db.url);
     u.username = 'no_such_role_h5';
     u.password = 'do-not-print';
     const refused = await start({ DATABASE_URL: u.toString() });
@@ -102,13 +83,13 @@ describe('gridmint start refuses with one clear line', () => {
   }, 120_000);
 
   it('when ready, says in one human line where everything listens', async () => {
-    const d = await startDaemon({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ENV: 'test', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false' }, 150_000);
+    const d = await startDaemon({ ...ws.env, NODE_ENV: 'test', MQTT_PORT: '0', HTTP_PORT: '0', LEDGER_PORT: '0', MINT_ENABLED: 'false' }, { timeoutMs: 150_000 });
     try {
       const deadline = Date.now() + 10_000;
       while (!d.output().includes('gridmint ready:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const line = d.output().split('\n').find((l) => l.startsWith('gridmint ready:'));
       expect(line).toBe(
-        `gridmint ready: MQTT ${d.urls.mqtt} · HTTP ${d.urls.http} (API docs ${d.urls.http}/docs) · ledger ${d.urls.ledger} · database ${d.urls.database} · data ${dataDir}`,
+        `gridmint ready: MQTT ${d.urls.mqtt} · HTTP ${d.urls.http} (API docs ${d.urls.http}/docs) · ledger ${d.urls.ledger} · database ${d.urls.database} · data ${ws.dataDir}`,
       );
     } finally {
       await d.kill('SIGTERM');

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, count, publish, reading, registerMeter, subscribeGranted, until, type TestMeter } from './fixtures.js';
-import { connectBytes, openRaw, publishBytes, streamOversizedConnect, type RawClient } from './raw-mqtt.js';
+import { connectBytes, connectMeter, count, openRaw, publish, publishBytes, type RawClient, reading, registerMeter, startTestGateway, streamOversizedConnect, subscribeGranted, type TestGateway, type TestMeter, until } from '../../harness/index.js';
 
 let t: TestGateway;
 let url: string;

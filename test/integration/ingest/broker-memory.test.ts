@@ -2,11 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { freePort } from '../../helpers/net.js';
-import { connectMeter, count, publish, reading, registerMeter } from './fixtures.js';
-import { openRaw, streamOversizedConnect } from './raw-mqtt.js';
+import { connectMeter, count, createTestDatabase, type Daemon, openRaw, publish, reading, registerMeter, startDaemon, streamOversizedConnect, type TestDatabase } from '../../harness/index.js';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -29,10 +25,10 @@ afterAll(async () => {
 describe('embedded broker under abuse (a real daemon process)', () => {
   it('20 unauthenticated sockets streaming 10 MiB each raise its RSS by less than 64 MiB', { timeout: 120_000 }, async () => {
     const env = {
-      DATABASE_URL: db.url, MQTT_PORT: String(await freePort()), MQTT_HOST: '127.0.0.1', HTTP_PORT: '0', LEDGER_PORT: '0',
+      DATABASE_URL: db.url, MQTT_HOST: '127.0.0.1', HTTP_PORT: '0', LEDGER_PORT: '0',
       DATA_DIR: dataDir, MINT_ENABLED: 'false', INGEST_VERIFY_WORKERS: '0',
     };
-    daemon = await startDaemon(env, 60_000);
+    daemon = await startDaemon(env, { timeoutMs: 60_000 });
     const pid = daemon.child.pid!;
     const url = daemon.urls.mqtt!;
     const meter = await registerMeter(db.pool);

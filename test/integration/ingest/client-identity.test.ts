@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, count, publish, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { connectMeter, count, publish, reading, registerMeter, startTestGateway, type TestGateway, type TestMeter } from '../../harness/index.js';
 
 let t: TestGateway;
 let url: string;

@@ -3,10 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { freePort } from '../../helpers/net.js';
-import { registerMeter, streamReadings, until, type TestMeter } from './fixtures.js';
+import { createTestDatabase, type Daemon, freeServerPort, registerMeter, startDaemon, streamReadings, type TestDatabase, type TestMeter, until } from '../../harness/index.js';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -26,7 +23,7 @@ afterAll(async () => {
 
 describe('daemon killed with SIGKILL mid-stream', () => {
   it('has every acknowledged reading after restart, none twice, and takes the redeliveries', async () => {
-    const mqttPort = await freePort();
+    const mqttPort = await freeServerPort();
     const env = {
       DATABASE_URL: db.url, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', HTTP_PORT: '0', LEDGER_PORT: '0',
       DATA_DIR: dataDir, MINT_ENABLED: 'false', INGEST_VERIFY_WORKERS: '1',

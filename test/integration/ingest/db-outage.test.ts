@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { registerMeter, streamReadings, until, type TestMeter } from './fixtures.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { createTestDatabase, registerMeter, scrape, startTcpProxy, startTestGateway, streamReadings, type TcpProxy, type TestDatabase, type TestGateway, type TestMeter, until } from '../../harness/index.js';
 
 const MAX_PENDING = 300;
 let db: TestDatabase;
@@ -25,11 +22,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function scrape(name: string): Promise<number> {
-  const text = await (await fetch(`${t.gateway.urls.http}/metrics`)).text();
-  const m = new RegExp(`^${name.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, "m").exec(text);
-  return m ? Number(m[1]) : 0; // a labelled counter appears only once incremented
-}
+/** A sample of the gateway's /metrics: `name` and a label, e.g. metric('gridmint_db_errors_total', 'operation="ingest_write"'). */
+const metric = (name: string, labels = '') => scrape(t.gateway.urls.http, name, labels);
 
 describe('Postgres unreachable under load', () => {
   it('stops acknowledging, keeps memory bounded, resumes by itself and loses nothing acknowledged', async () => {
@@ -43,13 +37,13 @@ describe('Postgres unreachable under load', () => {
     proxy.cut();
     // The gateway has noticed (not ready) and messages pile up unacknowledged: from here on
     // nothing can commit, so no further acknowledgement may arrive.
-    await until(async () => (await fetch(`${t.gateway.urls.http}/health/ready`)).status === 503 && (await scrape('gridmint_ingest_pending')) > 0, 15_000, 'the outage noticed');
+    await until(async () => (await fetch(`${t.gateway.urls.http}/health/ready`)).status === 503 && (await metric('gridmint_ingest_pending')) > 0, 15_000, 'the outage noticed');
     const ackedEarly = acked.size;
     // Observe the outage for a while (the property is "nothing happens", so it needs a window).
     let maxPending = 0;
     const observeUntil = Date.now() + 3_000;
     while (Date.now() < observeUntil) {
-      maxPending = Math.max(maxPending, await scrape('gridmint_ingest_pending'));
+      maxPending = Math.max(maxPending, await metric('gridmint_ingest_pending'));
       await new Promise((r) => setTimeout(r, 100));
     }
     // Nothing can be acknowledged while nothing can commit; the backlog stays within the limit.
@@ -57,7 +51,7 @@ describe('Postgres unreachable under load', () => {
     expect(maxPending).toBeGreaterThan(0);
     expect(maxPending).toBeLessThanOrEqual(MAX_PENDING);
     expect((await fetch(`${t.gateway.urls.http}/health/ready`)).status).toBe(503);
-    expect(await scrape('gridmint_db_errors_total{operation="ingest_write"}') + await scrape('gridmint_db_errors_total{operation="meter_lookup"}')).toBeGreaterThan(0);
+    expect(await metric('gridmint_db_errors_total', 'operation="ingest_write"') + await metric('gridmint_db_errors_total', 'operation="meter_lookup"')).toBeGreaterThan(0);
 
     proxy.restore();
     await until(() => acked.size > ackedEarly + 100, 20_000, 'acknowledgements to resume without intervention');

@@ -2,10 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { generateMeterKey } from '../../../src/domain/sign.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
-import { connectMeter, publish, reading, until, watchStatus, type StatusMessage, type TestMeter } from './fixtures.js';
+import { connectMeter, createTestDatabase, publish, reading, startMosquittoDynsec, startTestGateway, type StatusMessage, type TestDatabase, type TestGateway, type TestMeter, type TestMosquitto, until, watchStatus } from '../../harness/index.js';
 
 const SECRET = 'dynsec-gateway-test-secret-0123456789abcdef';
 const admin = { username: 'gridmint-gateway', password: 'gateway-dynsec-password-0123' };

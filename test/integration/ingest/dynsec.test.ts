@@ -1,8 +1,8 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { provisionerFor } from '../../../src/ingest/meter-provisioner.js';
-import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
+import { startMosquittoDynsec, type TestMosquitto, connectClient, until } from '../../harness/index.js';
 
 const logger = createLogger('silent');
 const admin = { username: 'gridmint-gateway', password: 'gateway-test-password-0123' };
@@ -12,23 +12,10 @@ const clients: MqttClient[] = [];
 
 /** Connects once (no reconnect); resolves the client or rejects with the broker's refusal. */
 async function connect(username: string, password: string): Promise<MqttClient> {
-  const c = mqtt.connect(broker!.url, { username, password, clientId: `${username}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 0, connectTimeout: 5_000 });
+  const c = await connectClient(broker!.url, { username, password, clientId: `${username}-${Math.random().toString(16).slice(2, 8)}` });
   clients.push(c);
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed')));
-  });
   return c;
 }
-
-const until = async (what: string, cond: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 beforeAll(async () => {
   broker = await startMosquittoDynsec(admin);
@@ -56,7 +43,7 @@ describe('Mosquitto dynamic security provisioning', () => {
     const m1 = await connect('m-1', 'meter-one-password');
     await m1.publishAsync('meters/m-2/readings', 'not mine', { qos: 1 }); // denied: never delivered
     await m1.publishAsync('meters/m-1/readings', 'mine', { qos: 1 });
-    await until('the own reading to reach the gateway', () => got.includes('meters/m-1/readings'));
+    await until(() => got.includes('meters/m-1/readings'), 10_000, 'the own reading to reach the gateway');
     expect(got).not.toContain('meters/m-2/readings');
     expect((await m1.subscribeAsync('meters/m-1/status', { qos: 1 }))[0]!.qos).toBe(1);
     await expect(m1.subscribeAsync('meters/m-2/status', { qos: 1 })).rejects.toThrow(/Subscribe error/); // refused (0x80)
@@ -67,7 +54,7 @@ describe('Mosquitto dynamic security provisioning', () => {
     let closed = false;
     m1.on('close', () => (closed = true));
     await provisioner!.setStatus('m-1', 'suspended');
-    await until('the suspended meter to be disconnected', () => closed);
+    await until(() => closed, 10_000, 'the suspended meter to be disconnected');
     await expect(connect('m-1', 'meter-one-password')).rejects.toThrow();
     await provisioner!.setStatus('m-1', 'active');
     await expect(connect('m-1', 'meter-one-password')).resolves.toBeDefined();

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { setMeterStatus } from '../../../src/store/meters.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, count, publish, reading, registerMeter, rejectionCases, subscribeGranted, until, watchStatus, type StatusMessage, type TestMeter } from './fixtures.js';
+import { connectMeter, count, publish, reading, registerMeter, rejectionCases, startTestGateway, type StatusMessage, subscribeGranted, type TestGateway, type TestMeter, until, watchStatus } from '../../harness/index.js';
 
 let t: TestGateway;
 let url: string;

@@ -3,9 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { REJECT_REASONS } from '../../../src/domain/reasons.js';
 import { signReading } from '../../../src/domain/sign.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { publishRawTopic } from './raw-mqtt.js';
-import { connectMeter, count, publish, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { connectMeter, count, publish, publishRawTopic, reading, registerMeter, startTestGateway, type TestGateway, type TestMeter } from '../../harness/index.js';
 
 // Issue 8 §9: hostile input of every shape, generated. After each class: an honest meter is
 // still acknowledged within 5 s, nothing hostile is stored as a reading, and everything refused

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { count, reading, registerMeter, until, type TestMeter } from './fixtures.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { count, createTestDatabase, reading, registerMeter, startTcpProxy, startTestGateway, type TcpProxy, type TestDatabase, type TestGateway, type TestMeter, until } from '../../harness/index.js';
 
 /**
  * Issue 12 A2 (README "Over HTTP"): while the database is unreachable, submit answers 503

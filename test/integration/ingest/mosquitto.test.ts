@@ -2,10 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { generatePassword, hashPassword } from '../../../src/domain/credential.js';
 import { mosquittoPasswordLines } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { startMosquitto, type TestMosquitto } from '../../helpers/mosquitto.js';
-import { connectMeter, count, publish, reading, registerMeter, rejectionCases, subscribeGranted, until, watchStatus, type StatusMessage, type TestMeter } from './fixtures.js';
+import { connectMeter, count, createTestDatabase, publish, reading, registerMeter, rejectionCases, startMosquitto, startTestGateway, type StatusMessage, subscribeGranted, type TestDatabase, type TestGateway, type TestMeter, type TestMosquitto, until, watchStatus } from '../../harness/index.js';
 
 let db: TestDatabase;
 let mosq: TestMosquitto | null = null;

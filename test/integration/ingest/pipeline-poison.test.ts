@@ -7,8 +7,7 @@ import type { IngestMessage } from '../../../src/ingest/types.js';
 import { Verifier } from '../../../src/ingest/verifier.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { count, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { count, createTestDatabase, reading, registerMeter, type TestDatabase, type TestMeter } from '../../harness/index.js';
 
 // The verification stage on its own, with a real database: a message that makes the verifier
 // throw (a bug, or a transport handing over something that is not bytes) must be isolated and

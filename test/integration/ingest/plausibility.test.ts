@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { kwhToBaseUnits, numericToBaseUnits } from '../../../src/domain/kwh.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, publish, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { connectMeter, publish, reading, registerMeter, startTestGateway, type TestGateway, type TestMeter } from '../../harness/index.js';
 
 let t: TestGateway;
 let meter: TestMeter;

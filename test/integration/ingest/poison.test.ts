@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { publishRawTopic } from './raw-mqtt.js';
-import { connectMeter, count, publish, reading, registerMeter, type TestMeter } from './fixtures.js';
+import { connectMeter, count, publish, publishRawTopic, reading, registerMeter, startTestGateway, type TestGateway, type TestMeter } from '../../harness/index.js';
 
 // The two attacks of issue 8 that stopped all ingestion until restart, tried again: each must
 // affect only the hostile message, and an honest meter's reading must still be acknowledged.

@@ -1,8 +1,7 @@
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { reading, registerMeter, until, type TestMeter } from './fixtures.js';
+import { reading, registerMeter, startTestGateway, type TestGateway, type TestMeter, until } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: PUBACKs leave in arrival order per client (MQTT 3.1.1 §4.6), even when the

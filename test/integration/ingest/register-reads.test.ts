@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { addOcmfMeter, addRegisterMeter, ocmfRecord, registerRead, type RegisterTestMeter } from '../../helpers/register-meters.js';
-import { connectMeter, publish, until, watchStatus } from './fixtures.js';
+import { addOcmfMeter, addRegisterMeter, connectMeter, ocmfRecord, publish, registerRead, type RegisterTestMeter, startTestGateway, type TestGateway, until, watchStatus } from '../../harness/index.js';
 
 let t: TestGateway;
 

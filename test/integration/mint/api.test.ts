@@ -8,8 +8,7 @@ import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
 import { recordOutbox } from '../../../src/store/outbox.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from './harness.js';
+import { startTestGateway, type TestGateway, testLogger as logger, wallet } from '../../harness/index.js';
 
 const SECRET = 'mint-api-test-secret-0123456789abcdef-xyz';
 let ledger: LocalLedger;

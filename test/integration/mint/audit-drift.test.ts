@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { createChainClient } from '../../../src/chain/client.js';
@@ -10,15 +8,12 @@ import { loadOrCreateKeypair } from '../../../src/chain/keys.js';
 import { createLocalLedger } from '../../../src/chain/ledger/index.js';
 import { buildMintTransactions } from '../../../src/chain/tokens.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from './harness.js';
+import { createTestDatabase, json, runCli, startTestGateway, type TestDatabase, testLogger as logger, wallet } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: `gridmint token audit` FAILS, exit 1, naming the check, for each kind of drift it
  * claims to detect, each injected alone into a database whose records were correct.
  */
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const SECRET = 'audit-drift-test-secret-0123456789abcdef';
 let db: TestDatabase;
 let dataDir: string;
@@ -32,23 +27,10 @@ interface AuditRun {
 }
 
 /** `gridmint token audit --json` as an operator runs it (the daemon is stopped). */
-function cliAudit(): Promise<AuditRun> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, LEDGER_PORT: '0', NODE_ENV: 'test', SOLANA_CLUSTER: 'localnet', LOG_LEVEL: 'silent' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'token', 'audit', '--json'], { cwd: REPO, env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.once('exit', (code) => {
-      try {
-        const errLine = err.split('\n').find((l) => l.startsWith('{"error"'));
-        resolve({ code, report: JSON.parse(out), error: errLine ? JSON.parse(errLine).error : null });
-      } catch {
-        reject(new Error(`audit printed no JSON (exit ${code}):\n${out}\n${err}`));
-      }
-    });
-  });
+async function cliAudit(): Promise<AuditRun> {
+  const r = await runCli(['token', 'audit', '--json'], { DATABASE_URL: db.url, DATA_DIR: dataDir, LEDGER_PORT: '0', NODE_ENV: 'test', SOLANA_CLUSTER: 'localnet', LOG_LEVEL: 'silent' });
+  const errLine = r.stderr.split('\n').find((l) => l.startsWith('{"error"'));
+  return { code: r.code, report: json(r), error: errLine ? JSON.parse(errLine).error : null };
 }
 
 /** Applies `inject` (SQL), runs the audit, undoes it with `undo`, and returns the run. */

@@ -2,8 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { wallet } from './harness.js';
+import { startTestGateway, type TestGateway, wallet } from '../../harness/index.js';
 
 /**
  * Issue 12 A1: many callers mint the same reading at once, racing a batch run. Identical

@@ -1,20 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { insertMeter } from '../../../src/store/meters.js';
-import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { wallet } from './harness.js';
-
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-
-function exited(d: Daemon): Promise<NodeJS.Signals | null> {
-  if (d.child.exitCode !== null || d.child.signalCode !== null) return Promise.resolve(d.child.signalCode);
-  return new Promise((resolve) => d.child.once('exit', (_code, signal) => resolve(signal)));
-}
+import { createTestDatabase, type Daemon, json, runCli, spawnDaemon, startDaemon, type TestDatabase, wallet } from '../../harness/index.js';
 
 async function counts(db: TestDatabase) {
   const r = await db.pool.query<{ minted: string; claimed: string; unresolved: string; outbox: string }>(`
@@ -24,24 +13,6 @@ async function counts(db: TestDatabase) {
            (SELECT count(*) FROM mint_outbox) AS outbox`);
   const x = r.rows[0]!;
   return { minted: Number(x.minted), claimed: Number(x.claimed), unresolved: Number(x.unresolved), outbox: Number(x.outbox) };
-}
-
-/** `gridmint token audit --json` as an operator would run it, after the daemon has stopped. */
-function cliAudit(env: Record<string, string>): Promise<{ code: number | null; report: { ok: boolean; drift_base_units: string; wallets_checked: number } }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'token', 'audit', '--json'], { cwd: REPO, env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.once('exit', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(out) });
-      } catch {
-        reject(new Error(`audit printed no JSON (exit ${code}):\n${out}\n${err}`));
-      }
-    });
-  });
 }
 
 describe('SIGKILL of the real daemon mid-mint, then restart', () => {
@@ -64,8 +35,9 @@ describe('SIGKILL of the real daemon mid-mint, then restart', () => {
           [[...wallets, ...wallets]],
         );
 
-        daemon = await startDaemon({ ...env, GRIDMINT_TEST_CRASH_AT: step });
-        expect(await exited(daemon)).toBe('SIGKILL');
+        // Not awaited to readiness: the crash hook may kill it before or after its HTTP server is up.
+        daemon = await spawnDaemon({ ...env, GRIDMINT_TEST_CRASH_AT: step });
+        expect(await daemon.exited(), daemon.output().slice(-3000)).toBe('SIGKILL');
         expect(await counts(db)).toEqual({ minted: 0, claimed: 8, unresolved: 1, outbox: 1 });
 
         daemon = await startDaemon(env);
@@ -75,8 +47,9 @@ describe('SIGKILL of the real daemon mid-mint, then restart', () => {
         await daemon.kill('SIGTERM');
         daemon = null;
 
-        const audit = await cliAudit({ DATABASE_URL: db.url, DATA_DIR: dataDir, LEDGER_PORT: '0', NODE_ENV: 'test' });
-        expect(audit.report).toMatchObject({ ok: true, drift_base_units: '0', wallets_checked: 4 });
+        // `gridmint token audit --json` as an operator would run it, after the daemon has stopped
+        const audit = await runCli(['token', 'audit', '--json'], { DATABASE_URL: db.url, DATA_DIR: dataDir, LEDGER_PORT: '0', NODE_ENV: 'test' });
+        expect(json(audit)).toMatchObject({ ok: true, drift_base_units: '0', wallets_checked: 4 });
         expect(audit.code).toBe(0);
       } finally {
         await daemon?.kill('SIGKILL');

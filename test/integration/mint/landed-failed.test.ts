@@ -5,7 +5,7 @@ import type { ChainClient } from '../../../src/chain/client.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
 import type { MintStep } from '../../../src/mint/settle.js';
-import { createMintHarness, wallet, type MintHarness } from './harness.js';
+import { startTestMinter, type TestMinter, wallet } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: a recorded transaction that FINALIZES WITH AN ERROR becomes `failed`, its readings
@@ -15,11 +15,11 @@ import { createMintHarness, wallet, type MintHarness } from './harness.js';
  * in between. Here the mint authority is moved away after the transaction was recorded, and the
  * recorded bytes are submitted without preflight, so the SPL Token program executes and fails them.
  */
-let h: MintHarness;
+let h: TestMinter;
 let mint: string;
 let chain: ChainClient;
 beforeAll(async () => {
-  h = await createMintHarness();
+  h = await startTestMinter();
   mint = (await h.minter().ensureMint()).mint_address;
   chain = h.client(createMetrics());
 });

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { deriveAta } from '../../../src/chain/tokens.js';
 import { auditSupply } from '../../../src/mint/audit.js';
-import { createMintHarness, wallet, type MintHarness } from './harness.js';
+import { startTestMinter, type TestMinter, wallet } from '../../harness/index.js';
 
-let h: MintHarness;
+let h: TestMinter;
 beforeAll(async () => {
-  h = await createMintHarness();
+  h = await startTestMinter();
 });
 afterAll(async () => {
   await h?.close();

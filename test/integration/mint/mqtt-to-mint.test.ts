@@ -2,9 +2,7 @@ import { Keypair } from '@solana/web3.js';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainClient } from '../../../src/chain/client.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { connectMeter, publish, reading, registerMeter, until, watchStatus, type StatusMessage, type TestMeter } from '../ingest/fixtures.js';
-import { logger } from './harness.js';
+import { connectMeter, publish, reading, registerMeter, startTestGateway, type StatusMessage, type TestGateway, testLogger as logger, type TestMeter, until, watchStatus } from '../../harness/index.js';
 
 /**
  * Issue 12 A4, end to end on real parts: signed readings published over MQTT to the embedded

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { createChainClient, type ChainClient } from '../../../src/chain/client.js';
@@ -7,8 +5,7 @@ import { loadOrCreateKeypair } from '../../../src/chain/keys.js';
 import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { logger, wallet } from './harness.js';
+import { json, runCli, startTestGateway, type TestGateway, testLogger as logger, wallet } from '../../harness/index.js';
 
 // Issue 8 §6: POST /api/admin/tokens/mint on a real gateway, real PostgreSQL and the embedded
 // ledger running the real SPL programs. Supply is read from the chain, never from our own API.
@@ -138,11 +135,10 @@ describe('operator mint guard rails', () => {
     expect(report.operator_mints.map((m) => m.idempotency_key)).toEqual(['retry-key-1', 'concurrent-key', 'reuse-key', 'cap-at', 'old-key', 'old-key']);
     expect(report.operator_mints[0]).toMatchObject({ requested_by: 'admin-alice', reason: 'meter replacement correction', amount: '2.000000001', status: 'confirmed' });
 
-    const env = {
-      ...process.env, DATABASE_URL: gw.db.url, DATA_DIR: gw.config.DATA_DIR, SOLANA_RPC_URL: ledger.url, JWT_SECRET: SECRET, LOG_LEVEL: 'warn',
-    };
-    const cli = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'token', 'audit', '--json'], { env, timeout: 120_000 });
-    const printed = JSON.parse(cli.stdout);
+    const env = { DATABASE_URL: gw.db.url, DATA_DIR: gw.config.DATA_DIR, SOLANA_RPC_URL: ledger.url, JWT_SECRET: SECRET, LOG_LEVEL: 'warn' };
+    const cli = await runCli(['token', 'audit', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    const printed = json<{ ok: boolean; operator_mints: unknown[] }>(cli);
     expect(printed.ok).toBe(true);
     expect(printed.operator_mints).toHaveLength(6);
     expect(printed.operator_mints[1]).toMatchObject({ idempotency_key: 'concurrent-key', requested_by: 'admin-alice', reason: 'concurrent retry' });

@@ -4,12 +4,12 @@ import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
 import type { MintStep } from '../../../src/mint/settle.js';
 import { pgTypes } from '../../../src/store/pool.js';
-import { createMintHarness, wallet, type MintHarness } from './harness.js';
+import { startTestMinter, type TestMinter, wallet } from '../../harness/index.js';
 
-let h: MintHarness;
+let h: TestMinter;
 let mint: string;
 beforeAll(async () => {
-  h = await createMintHarness();
+  h = await startTestMinter();
   mint = (await h.minter().ensureMint()).mint_address;
 });
 afterAll(async () => {

@@ -1,10 +1,7 @@
 import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { addOcmfMeter, addRegisterMeter, ocmfRecord, registerRead, type OcmfTestMeter, type RegisterTestMeter } from '../../helpers/register-meters.js';
-import { actor, SECRET } from '../api/harness.js';
-import { connectMeter, publish } from '../ingest/fixtures.js';
+import { actor, addOcmfMeter, addRegisterMeter, connectMeter, ocmfRecord, type OcmfTestMeter, publish, registerRead, type RegisterTestMeter, SECRET, startTestGateway, type TestGateway } from '../../harness/index.js';
 
 /**
  * Register meters end to end on real parts: MQTT (embedded broker, QoS 1: the PUBACK means

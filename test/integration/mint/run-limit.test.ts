@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { wallet } from './harness.js';
+import { startTestGateway, type TestGateway, wallet } from '../../harness/index.js';
 
 /** Issue 12 A2: MINT_MAX_READINGS_PER_RUN, set in the gateway's config, caps each batch run. */
 const SECRET = 'run-limit-test-secret-0123456789abcdef-xyz';

@@ -6,9 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainClient } from '../../../src/chain/client.js';
 import { loadOrCreateKeypair } from '../../../src/chain/keys.js';
 import type { Config } from '../../../src/config/load.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startTestGateway } from '../../helpers/gateway.js';
-import { logger } from './harness.js';
+import { createTestDatabase, startTestGateway, type TestDatabase, testLogger as logger } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: start-up refuses a recorded mint, cluster, authority or decimals that do not

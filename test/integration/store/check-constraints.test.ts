@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: each CHECK constraint refuses what it exists to refuse. Valid rows of every table

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMeter } from '../../../src/store/meters.js';
 import { countMissingIntervals } from '../../../src/store/missing-intervals.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../../harness/index.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

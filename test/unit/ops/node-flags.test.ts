@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { startNodeFlags } from '../../helpers/daemon.js';
+import { startNodeFlags } from '../../harness/index.js';
 import { repoPath } from './ops-files.js';
 
 /**
  * The daemon's memory budget depends on its V8 heap flags (a heap limit ≤ 256 MiB gives V8's
  * smallest heap-growth factor; see README "Measured figures"). The daemon is started three ways:
  * `npm start`, the installed `gridmint` bin, and the Docker image. All three must pass the same
- * flags, and tests and benches (test/helpers/daemon.ts) take them from `npm start`.
+ * flags, and tests and benches (test/harness/daemon.ts) take them from `npm start`.
  */
 describe('daemon node flags', () => {
   const fromStart = startNodeFlags();

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './net.js';
+import { freePort } from './wait.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,10 +1,67 @@
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { generatePassword, hashPassword } from '../../src/domain/credential.js';
+import type { SignedReading } from '../../src/domain/reading.js';
 import { registerRegistration, type RegisterRegistration } from '../../src/domain/register-meter.js';
-import { generateMeterKey, signRegisterReading, type MeterKey } from '../../src/domain/sign.js';
 import type { SignedRegisterReading } from '../../src/domain/register-reading.js';
+import { generateMeterKey, signReading, signRegisterReading, type MeterKey } from '../../src/domain/sign.js';
+import { insertMeter } from '../../src/store/meters.js';
 import { insertRegisterMeter } from '../../src/store/register-meters.js';
+
+// Meters as `gridmint meter add` registers them, and what they sign: interval readings (v1),
+// register reads (JSON) and OCMF records.
+
+export interface TestMeter {
+  id: string;
+  key: MeterKey;
+  owner: string;
+  password: string;
+}
+
+/**
+ * Registers a meter the way `gridmint meter add` does (real key, $7$ password hash). Test meters
+ * default to a 1-second interval so that `reading()` can hand out many distinct on-grid
+ * timestamps, and to 360,000 kW so one reading may still carry up to 100 kWh.
+ */
+export async function registerMeter(pool: pg.Pool, opts: { id?: string; intervalSeconds?: number; maxKw?: string } = {}): Promise<TestMeter> {
+  const key = generateMeterKey();
+  const owner = generateMeterKey().publicKey;
+  const password = generatePassword();
+  const id = opts.id ?? `m-${randomBytes(4).toString('hex')}`;
+  await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, intervalSeconds: opts.intervalSeconds ?? 1, maxKw: opts.maxKw ?? '360000', passwordHash: hashPassword(password) });
+  return { id, key, owner, password };
+}
+
+let tick = 0;
+/**
+ * A correctly signed reading with a fresh timestamp: whole seconds (on a 1-second meter's grid),
+ * distinct per call, within the last 20 hours (inside the 24-hour `stale` window).
+ */
+export function reading(m: TestMeter, over: Partial<Omit<SignedReading, 'signature'>> = {}): SignedReading {
+  const ts = new Date(Math.floor(Date.now() / 1000) * 1000 - 72_000_000 + (tick++ % 72_000) * 1000).toISOString();
+  return signReading(m.key, { meter_id: m.id, timestamp: ts, kwh_amount: '1.25', wallet_address: m.owner, ...over });
+}
+
+/** One hostile or broken message per reason code that a meter on its own topic can produce. */
+export function rejectionCases(m: TestMeter, other: TestMeter): { reason: string; payload: string | Buffer }[] {
+  const forged = reading(m);
+  const last = forged.signature.endsWith('1') ? '2' : '1';
+  const hour = 3_600_000;
+  return [
+    { reason: 'invalid_payload', payload: '{"meter_id": "not json' },
+    { reason: 'too_large', payload: Buffer.alloc(5000, 0x20) },
+    { reason: 'meter_mismatch', payload: JSON.stringify(reading(other)) },
+    { reason: 'bad_signature', payload: JSON.stringify({ ...forged, signature: forged.signature.slice(0, -1) + last }) },
+    { reason: 'implausible_energy', payload: JSON.stringify(reading(m, { kwh_amount: '100.000000001' })) },
+    { reason: 'misaligned_timestamp', payload: JSON.stringify(reading(m, { timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 - 5_000_500).toISOString() })) },
+    { reason: 'implausible_energy', payload: JSON.stringify(reading(m, { kwh_amount: '0' })) },
+    { reason: 'stale', payload: JSON.stringify(reading(m, { timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 - 25 * hour).toISOString() })) },
+    { reason: 'future_timestamp', payload: JSON.stringify(reading(m, { timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 + hour).toISOString() })) },
+    { reason: 'invalid_wallet', payload: JSON.stringify(reading(m, { wallet_address: 'not-a-wallet' })) },
+    { reason: 'wallet_mismatch', payload: JSON.stringify(reading(m, { wallet_address: other.owner })) },
+  ];
+}
+
 
 export interface RegisterTestMeter {
   id: string;

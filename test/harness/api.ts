@@ -1,23 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Keypair } from '@solana/web3.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/api/app.js';
-import { createAuthenticator, signToken, type TokenClaims } from '../../../src/api/auth.js';
-import { adminMeterRoutes } from '../../../src/api/routes/admin-meters.js';
-import { ercRoutes } from '../../../src/api/routes/erc.js';
-import { myReadingsRoutes } from '../../../src/api/routes/my-readings.js';
-import { createAnchorJob, type AnchorJob } from '../../../src/erc/anchor.js';
-import type { MemoChain } from '../../../src/erc/chain.js';
-import { createErcService } from '../../../src/erc/service.js';
-import { createLogger } from '../../../src/logger.js';
-import { createMetrics } from '../../../src/metrics/registry.js';
-import { insertMeter } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { buildApp } from '../../src/api/app.js';
+import { createAuthenticator, signToken, type TokenClaims } from '../../src/api/auth.js';
+import { adminMeterRoutes } from '../../src/api/routes/admin-meters.js';
+import { ercRoutes } from '../../src/api/routes/erc.js';
+import { myReadingsRoutes } from '../../src/api/routes/my-readings.js';
+import { createAnchorJob, type AnchorJob } from '../../src/erc/anchor.js';
+import type { MemoChain } from '../../src/erc/chain.js';
+import { createErcService } from '../../src/erc/service.js';
+import { createMetrics } from '../../src/metrics/registry.js';
+import { insertMeter } from '../../src/store/meters.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { captureLog } from './log.js';
 
 export const SECRET = 'test-secret-'.padEnd(48, 'x');
 
-export interface Harness {
+export interface TestApi {
   db: TestDatabase;
   app: FastifyInstance;
   anchor: AnchorJob | null;
@@ -26,13 +25,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The API on a fresh test database, with the real JWT verifier; `chain` null = no anchoring. */
-export async function startHarness(
+/**
+ * The certificate, admin-meter and my-readings routes on a fresh test database, in-process (call
+ * `app.inject`), with the real JWT verifier (tokens from `actor`/`token`); `chain` null = no anchoring.
+ */
+export async function startTestApi(
   opts: { chain?: MemoChain | null; writeRateLimit?: number; memoCacheMs?: number; publicRateLimit?: number; trustProxy?: string } = {},
-): Promise<Harness> {
+): Promise<TestApi> {
   const db = await createTestDatabase();
-  const logLines: string[] = [];
-  const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) as never);
+  const { lines: logLines, logger } = captureLog('info');
   const metrics = createMetrics();
   const chain = opts.chain ?? null;
   const anchor = chain ? createAnchorJob({ pool: db.pool, chain, logger, metrics, intervalMs: 3_600_000 }) : null;
@@ -63,6 +64,7 @@ export async function startHarness(
   };
 }
 
+/** A fresh Solana address (base58), for owners and recipients. */
 export const wallet = () => Keypair.generate().publicKey.toBase58();
 
 export function token(claims: TokenClaims, ttl = 600): string {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startGateway, type Gateway } from '../../src/main.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -16,10 +16,11 @@ export interface TestGateway {
 /**
  * A whole in-process gateway on a fresh test database: HTTP, MQTT and ledger on port 0 (read the
  * real addresses from `gateway.urls`), DATA_DIR in a temp directory, logs silent unless
- * TEST_LOG_LEVEL is set. The process environment is ignored so a developer's DATABASE_URL or
- * MQTT_URL cannot leak in; pass everything through `overrides`.
+ * TEST_LOG_LEVEL is set (or `opts.logger`, e.g. from `captureLog`). The process environment is
+ * ignored so a developer's DATABASE_URL or MQTT_URL cannot leak in; pass everything through
+ * `overrides`. With `opts.db` the database is the caller's (not dropped on stop).
  */
-export async function startTestGateway(overrides: Partial<Config> = {}, opts: { db?: TestDatabase } = {}): Promise<TestGateway> {
+export async function startTestGateway(overrides: Partial<Config> = {}, opts: { db?: TestDatabase; logger?: Logger } = {}): Promise<TestGateway> {
   const db = opts.db ?? (await createTestDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'gridmint-gw-'));
   const config = loadConfig({
@@ -38,7 +39,7 @@ export async function startTestGateway(overrides: Partial<Config> = {}, opts: { 
       ...overrides,
     },
   });
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? config.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? config.LOG_LEVEL);
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, logger);

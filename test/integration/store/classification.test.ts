@@ -8,7 +8,7 @@ import { statusPayload } from '../../../src/ingest/types.js';
 import { withTransaction } from '../../../src/store/pool.js';
 import { insertReadings, type ReadingRow } from '../../../src/store/readings.js';
 import { insertQuarantine, listQuarantine } from '../../../src/store/rejected.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../../harness/index.js';
 
 /**
  * `reason → status` from the README's "Over HTTP" table (rows like "| 422 | `stale`, `conflict` |"),

@@ -1,29 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keypair } from '@solana/web3.js';
-import { createChainClient, type ChainClient } from '../../../src/chain/client.js';
-import { loadOrCreateKeypair } from '../../../src/chain/keys.js';
-import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
-import { createLogger } from '../../../src/logger.js';
-import { createMetrics, type Metrics } from '../../../src/metrics/registry.js';
-import { createMinter, type MinterOptions } from '../../../src/mint/minter.js';
-import { insertMeter } from '../../../src/store/meters.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-
-export const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-
-export function wallet(): string {
-  return Keypair.generate().publicKey.toBase58();
-}
+import { createChainClient, type ChainClient } from '../../src/chain/client.js';
+import { loadOrCreateKeypair } from '../../src/chain/keys.js';
+import { createLocalLedger, type LocalLedger } from '../../src/chain/ledger/index.js';
+import { createMetrics, type Metrics } from '../../src/metrics/registry.js';
+import { createMinter, type MinterOptions } from '../../src/mint/minter.js';
+import { insertMeter } from '../../src/store/meters.js';
+import { wallet } from './api.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { testLogger as logger } from './log.js';
 
 let meterSeq = 0;
 
 /**
- * A real Postgres database, a local ledger on a loopback port (with state on disk, so 'finalized'
- * means persisted, as in the daemon) and the production chain client talking to it over HTTP.
+ * The minting side without a gateway: a fresh test database with one meter, a local ledger on a
+ * loopback port (state on disk, so 'finalized' means persisted, as in the daemon), the production
+ * chain client talking to it over HTTP, and fresh `minter()` objects as after a restart.
  */
-export async function createMintHarness() {
+export async function startTestMinter() {
   const db: TestDatabase = await createTestDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'gridmint-mint-'));
   const stateFile = join(dir, 'ledger', 'ledger.bin');
@@ -89,4 +84,4 @@ export async function createMintHarness() {
   return h;
 }
 
-export type MintHarness = Awaited<ReturnType<typeof createMintHarness>>;
+export type TestMinter = Awaited<ReturnType<typeof startTestMinter>>;

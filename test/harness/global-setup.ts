@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/store/embedded.js';
 import { createLogger } from '../../src/logger.js';
-import { freePort } from './net.js';
+import { freePort } from './wait.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
