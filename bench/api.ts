@@ -9,8 +9,13 @@
  *   4. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
  *      (balance cache BALANCE_CACHE_MS, default 2000, in front of the embedded ledger)
  *   5. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
- * Prints a table and writes bench/results/api-<date>.json.
+ * Every scenario is preceded by 3 s of unrecorded warm-up on the same URL(s). Prints a table and
+ * writes bench/results/api-<label->?<timestamp>.json.
  *
+ * The server runs as production does by default: LOG_LEVEL info (two pino lines per request,
+ * written to its stdout, which is /dev/null here) and a pool of 10 (config/default.json).
+ * BENCH_LOG_LEVEL and BENCH_PG_POOL change them; BENCH_API_LABEL names the result file (e.g.
+ * "before"), to compare two builds run alternately on the same machine.
  * BENCH_API_ONLY=<substring> runs only the scenarios whose name contains it (e.g. "my-readings").
  * BENCH_API_CPU_PROF=<dir> runs the server under `node --cpu-prof` and writes its .cpuprofile
  * there on exit; `npx tsx bench/cpuprofile-summary.ts <file>` prints where the time went.
@@ -94,8 +99,8 @@ async function serve(url: string): Promise<void> {
   const { createErcService } = await import('../src/erc/service.js');
   const { createMetrics } = await import('../src/metrics/registry.js');
   const { createPool } = await import('../src/store/pool.js');
-  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
-  const pool = createPool(url, 10, logger);
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'info');
+  const pool = createPool(url, Number(process.env.BENCH_PG_POOL ?? 10), logger);
   const metrics = createMetrics();
   const routes = [ercRoutes({ pool, service: createErcService({ pool, chain: null, metrics }) }), myReadingsRoutes({ pool })];
   // The balance route (minting issue) reads the chain: wire it to an in-memory embedded ledger.
@@ -173,7 +178,10 @@ async function main(): Promise<void> {
 
     const prof = process.env.BENCH_API_CPU_PROF;
     const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
-    child = fork(fileURLToPath(import.meta.url), ['serve', url], { env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv });
+    // The server's stdout (its request log at info) goes to /dev/null: written, as in production, not shown.
+    child = fork(fileURLToPath(import.meta.url), ['serve', url], {
+      env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     const { port, balance } = await new Promise<{ port: number; balance: string }>((resolve, reject) => {
       child!.once('message', (m) => resolve(m as { port: number; balance: string }));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
@@ -188,9 +196,10 @@ async function main(): Promise<void> {
     const only = process.env.BENCH_API_ONLY;
     const results: Figures[] = [];
     const scenario = async (name: string, opts: autocannon.Options, rps: number | null) => {
-      if (!only || name.includes(only)) results.push(await cannon(name, opts, rps));
+      if (only && !name.includes(only)) return;
+      await cannon('warm-up', { ...opts, duration: 3 }, rps ?? 500);
+      results.push(await cannon(name, opts, rps));
     };
-    await cannon('warm-up', { ...list, connections: 10, duration: 3 }, null);
     await scenario('GET /api/erc/my-certificates @1000 req/s', { ...list, connections: 50, duration: 15 }, 1000);
     await scenario('GET /api/erc/my-certificates max', { ...list, connections: 20, duration: 10 }, null);
     const readings = { url: `${base}/api/meters/my-readings?limit=50`, headers: { authorization: readingsAuth } };
@@ -236,11 +245,15 @@ async function main(): Promise<void> {
       ),
     );
     console.table(results);
-    const date = new Date().toISOString().slice(0, 10);
+    const label = process.env.BENCH_API_LABEL ? `${process.env.BENCH_API_LABEL}-` : '';
+    const file = `bench/results/api-${label}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
     const out = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      note: 'server in a child process, autocannon in the parent, same 2-core machine; local PostgreSQL; pool 10; log level warn',
+      note: 'server in a child process (stdout to /dev/null), autocannon in the parent, same 2-core machine; local PostgreSQL; 3 s warm-up per scenario',
+      label: process.env.BENCH_API_LABEL ?? null,
+      load_average: os.loadavg(),
+      server: { log_level: process.env.BENCH_LOG_LEVEL ?? 'info', pg_pool: Number(process.env.BENCH_PG_POOL ?? 10), cpu_profile: Boolean(process.env.BENCH_API_CPU_PROF) },
       seed: { certificates: WALLETS * CERTS_PER_WALLET, wallets: WALLETS, my_certificates: CERTS_PER_WALLET + 50, page_size: 50, readings: METERS * HOURS },
       balance_route: balance === 'registered' ? 'benchmarked against the embedded ledger (in-memory, same child process)' : balance,
       bar: 'p99 < 10 ms at 1,000 req/s (50 connections) for my-certificates, my-readings, certificate detail, and balances across 2,000 wallets',
@@ -248,8 +261,8 @@ async function main(): Promise<void> {
       results,
     };
     mkdirSync('bench/results', { recursive: true });
-    writeFileSync(`bench/results/api-${date}.json`, `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`wrote bench/results/api-${date}.json`);
+    writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`wrote ${file}`);
   } finally {
     if (child && child.exitCode === null) {
       const exited = new Promise((r) => child!.once('exit', r));
