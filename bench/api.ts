@@ -99,7 +99,9 @@ async function serve(url: string): Promise<void> {
   const { createErcService } = await import('../src/erc/service.js');
   const { createMetrics } = await import('../src/metrics/registry.js');
   const { createPool } = await import('../src/store/pool.js');
-  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'info');
+  // As the daemon does (`gridmint start` with stdout not a terminal).
+  const { asyncStdout } = await import('../src/logger.js');
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'info', asyncStdout());
   const pool = createPool(url, Number(process.env.BENCH_PG_POOL ?? 10), logger);
   const metrics = createMetrics();
   const routes = [ercRoutes({ pool, service: createErcService({ pool, chain: null, metrics }) }), myReadingsRoutes({ pool })];
