@@ -195,6 +195,24 @@ export interface TransferRow {
   blockchain_tx_signature: string | null;
 }
 
+/**
+ * A certificate and its transfers in one query and one snapshot (the detail view): one round
+ * trip instead of two, which under load is what a detail request mostly waits on.
+ */
+export async function getCertificateWithTransfers(db: pg.Pool, id: string): Promise<{ row: CertificateRow; transfers: TransferRow[] } | null> {
+  const r = await db.query<CertificateRow & { transfers: (Omit<TransferRow, 'transferred_at'> & { transferred_at: string })[] }>(
+    `SELECT ${COLUMNS}, (SELECT coalesce(json_agg(json_build_object('from_wallet', t.from_wallet, 'to_wallet', t.to_wallet,
+              'transferred_at', ${iso('t.transferred_at')}, 'blockchain_tx_signature', t.blockchain_tx_signature) ORDER BY t.id), '[]')
+              FROM erc_certificate_transfers t WHERE t.certificate_id = c.certificate_id) AS transfers
+       FROM erc_certificates c WHERE certificate_id = $1`,
+    [id],
+  );
+  const x = r.rows[0];
+  if (!x) return null;
+  const { transfers, ...row } = x;
+  return { row, transfers: transfers.map((t) => ({ ...t, transferred_at: new Date(t.transferred_at) })) };
+}
+
 export async function listTransfers(db: pg.Pool, id: string): Promise<TransferRow[]> {
   const r = await db.query<TransferRow>(
     'SELECT from_wallet, to_wallet, transferred_at, blockchain_tx_signature FROM erc_certificate_transfers WHERE certificate_id = $1 ORDER BY id',

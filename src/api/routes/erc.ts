@@ -3,7 +3,7 @@ import { metadataProblem } from '../../domain/erc.js';
 import type { ErcService } from '../../erc/service.js';
 import type { Pool } from '../../store/pool.js';
 import {
-  getCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate, type OwnershipResult,
+  getCertificateWithTransfers, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate, type OwnershipResult,
 } from '../../store/certificates.js';
 import type { Principal } from '../auth.js';
 import type { RouteModule } from '../app.js';
@@ -138,9 +138,9 @@ export function ercRoutes(deps: { pool: Pool; service: ErcService; publicRateLim
         },
       },
       async (request) => {
-        const row = await getCertificate(deps.pool, request.params.id);
-        if (!row || !canView(request.principal!, row)) throw notFound(`certificate ${request.params.id}`);
-        return detailView(row, await listTransfers(deps.pool, row.certificate_id));
+        const found = await getCertificateWithTransfers(deps.pool, request.params.id);
+        if (!found || !canView(request.principal!, found.row)) throw notFound(`certificate ${request.params.id}`);
+        return detailView(found.row, found.transfers);
       },
     );
 
