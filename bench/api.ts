@@ -16,7 +16,9 @@
  * written to its stdout, which is /dev/null here) and a pool of 10 (config/default.json).
  * BENCH_LOG_LEVEL and BENCH_PG_POOL change them; BENCH_API_LABEL names the result file (e.g.
  * "before"), to compare two builds run alternately on the same machine.
- * BENCH_API_ONLY=<substring> runs only the scenarios whose name contains it (e.g. "my-readings").
+ * BENCH_API_EXPLAIN=1 prints EXPLAIN ANALYZE of the three database reads on the seeded data first.
+ * BENCH_API_ONLY=<substring>[|<substring>…] runs only the scenarios whose name contains one (e.g.
+ * "@1000" for the fixed-rate ones).
  * BENCH_API_CPU_PROF=<dir> runs the server under `node --cpu-prof` and writes its .cpuprofile
  * there on exit; `npx tsx bench/cpuprofile-summary.ts <file>` prints where the time went.
  */
@@ -137,6 +139,42 @@ async function serve(url: string): Promise<void> {
   process.send!({ port: (app.server.address() as { port: number }).port, balance });
 }
 
+/**
+ * BENCH_API_EXPLAIN=1: EXPLAIN ANALYZE of the benchmarked reads, run through the store functions
+ * themselves (their query text is prefixed), on the seeded database.
+ */
+async function explain(url: string, me: string, owner: string): Promise<void> {
+  const { listCertificatesJsonByOwner, getCertificateWithTransfers } = await import('../src/store/certificates.js');
+  const { listReadingsJsonOfOwner } = await import('../src/store/meters.js');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const plan = (r: pg.QueryResult) => r.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n');
+  // The hot reads are named statements, so after five runs PostgreSQL may switch to the generic
+  // plan (parameters unknown): both plans are shown.
+  const explaining = {
+    query: async (q: string | { text: string; values: unknown[] }, params?: unknown[]) => {
+      const text = typeof q === 'string' ? q : q.text;
+      const values = typeof q === 'string' ? params ?? [] : q.values;
+      console.log(`custom plan:\n${plan(await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values))}`);
+      await client.query(`PREPARE bench_explain AS ${text}`);
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      const args = values.map((v) => `'${String(v).replace(/'/g, "''")}'`).join(', ');
+      console.log(`generic plan:\n${plan(await client.query(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_explain(${args})`))}`);
+      await client.query('RESET plan_cache_mode; DEALLOCATE bench_explain');
+      return { rows: [{ items: '[]', transfers: [] }] };
+    },
+  } as unknown as pg.Pool;
+  for (const [what, run] of [
+    ['my-certificates', () => listCertificatesJsonByOwner(explaining, me, 50, 0)],
+    ['my-readings', () => listReadingsJsonOfOwner(explaining, owner, 50, 0)],
+    ['certificate detail', () => getCertificateWithTransfers(explaining, 'ERC-2023-000001')],
+  ] as const) {
+    console.log(`\n-- ${what}`);
+    await run();
+  }
+  await client.end();
+}
+
 interface Figures {
   scenario: string;
   connections: number;
@@ -178,6 +216,7 @@ async function main(): Promise<void> {
     const wallets = await seed(url, me);
     console.log(`seeded ${WALLETS * CERTS_PER_WALLET} certificates, ${METERS * HOURS} readings in ${Date.now() - t0} ms`);
 
+    if (process.env.BENCH_API_EXPLAIN) await explain(url, me, wallets[1]!);
     const prof = process.env.BENCH_API_CPU_PROF;
     const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
     // The server's stdout (its request log at info) goes to /dev/null: written, as in production, not shown.
@@ -198,7 +237,7 @@ async function main(): Promise<void> {
     const only = process.env.BENCH_API_ONLY;
     const results: Figures[] = [];
     const scenario = async (name: string, opts: autocannon.Options, rps: number | null) => {
-      if (only && !name.includes(only)) return;
+      if (only && !only.split('|').some((o) => name.includes(o))) return;
       await cannon('warm-up', { ...opts, duration: 3 }, rps ?? 500);
       results.push(await cannon(name, opts, rps));
     };
@@ -222,7 +261,7 @@ async function main(): Promise<void> {
       console.log(`GET /api/tokens/balance/:wallet ${balance} — not benchmarked`);
     }
     let n = 0;
-    if (!only || 'POST /api/erc/issue'.includes(only)) results.push(
+    if (!only || only.split('|').some((o) => 'POST /api/erc/issue'.includes(o))) results.push(
       await cannon(
         'POST /api/erc/issue (fresh meter-hour each)',
         {
