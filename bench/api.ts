@@ -9,6 +9,9 @@
  *   4. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
  *      (balance cache BALANCE_CACHE_MS, default 2000, in front of the embedded ledger)
  *   5. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
+ * Besides latency, each scenario reports the server side's CPU per request (gateway process and
+ * the PostgreSQL backends of its database, from /proc): on a shared machine latency mostly
+ * measures the neighbours, CPU per request measures the code.
  * Every scenario is preceded by 3 s of unrecorded warm-up on the same URL(s). Prints a table and
  * writes bench/results/api-<label->?<timestamp>.json.
  *
@@ -24,7 +27,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
@@ -185,10 +188,42 @@ interface Figures {
   ok: number;
   non_2xx: number;
   errors: number;
+  /** server CPU per request (user + system), gateway process and its PostgreSQL backends */
+  gateway_cpu_us_per_req: number;
+  postgres_cpu_us_per_req: number;
 }
 
+/** CPU time (user + system, ms) of a process so far, from /proc (Linux); 0 once it is gone. */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The CPU the server side spends: the gateway process and the PostgreSQL backends serving its
+ * database. Unlike latency on a shared machine, CPU per request barely depends on what else runs.
+ */
+interface CpuMeter {
+  snapshot(): Promise<Map<number, number>>;
+}
+let cpuMeter: CpuMeter | null = null;
+
 async function cannon(scenario: string, opts: autocannon.Options, targetRps: number | null): Promise<Figures> {
+  const before = await cpuMeter?.snapshot();
   const r = await autocannon({ ...opts, ...(targetRps ? { overallRate: targetRps } : {}) });
+  const after = await cpuMeter?.snapshot();
+  let gatewayMs = 0;
+  let postgresMs = 0;
+  for (const [pid, ms] of after ?? []) {
+    const d = ms - (before?.get(pid) ?? 0);
+    if (pid === -1) gatewayMs = d;
+    else postgresMs += d;
+  }
+  const requests = r['2xx'] + r.non2xx;
   return {
     scenario,
     connections: opts.connections ?? 10,
@@ -199,6 +234,8 @@ async function cannon(scenario: string, opts: autocannon.Options, targetRps: num
     ok: r['2xx'],
     non_2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    gateway_cpu_us_per_req: requests ? Math.round((1000 * gatewayMs) / requests) : 0,
+    postgres_cpu_us_per_req: requests ? Math.round((1000 * postgresMs) / requests) : 0,
   };
 }
 
@@ -227,6 +264,14 @@ async function main(): Promise<void> {
       child!.once('message', (m) => resolve(m as { port: number; balance: string }));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
+    const serverPid = child.pid!;
+    cpuMeter = {
+      async snapshot() {
+        const pids = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+        // the gateway under the key -1, each backend under its pid
+        return new Map([[-1, cpuMsOf(serverPid)], ...pids.rows.map((x) => [x.pid, cpuMsOf(x.pid)] as [number, number])]);
+      },
+    };
     const base = `http://127.0.0.1:${port}`;
     const userAuth = `Bearer ${signToken(SECRET, { sub: 'bench-user', role: 'user', wallet: me }, 3600)}`;
     const authAuth = `Bearer ${signToken(SECRET, { sub: 'bench-authority', role: 'rec_authority', wallet: me, name: 'Bench Registry' }, 3600)}`;
