@@ -2,23 +2,19 @@
  * `npm run bench:api` — the HTTP API against the local PostgreSQL with seeded data.
  *
  * The server runs in a child process (so autocannon does not share its event loop) on a fresh
- * database `gridmint_bench_*` (dropped afterwards). Scenarios:
- *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (the bar: p99 < 50 ms)
- *   2. the same GET at fixed concurrency, flat out
- *   3. GET /api/meters/my-readings and GET /api/erc/:id (certificate detail) at 1,000 req/s
- *   4. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
+ * database `gridmint_bench_*` (dropped afterwards). Scenarios, each after 3 s of unrecorded warm-up:
+ *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (50 connections), then flat out
+ *   2. GET /api/meters/my-readings and GET /api/erc/:id (certificate detail) at 1,000 req/s
+ *   3. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
  *      (balance cache BALANCE_CACHE_MS, default 2000, in front of the embedded ledger)
- *   5. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
- * Besides latency, each scenario reports the server side's CPU per request (gateway process and
- * the PostgreSQL backends of its database, from /proc): on a shared machine latency mostly
- * measures the neighbours, CPU per request measures the code.
- * Every scenario is preceded by 3 s of unrecorded warm-up on the same URL(s). Prints a table and
- * writes bench/results/api-<label->?<timestamp>.json.
+ *   4. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
+ * Besides latency, each reports the server side's CPU per request (gateway process and the
+ * PostgreSQL backends of its database, from /proc): on a shared machine latency mostly measures
+ * the neighbours, CPU per request the code. Writes bench/results/api-<label->?<timestamp>.json.
  *
- * The server runs as production does by default: LOG_LEVEL info (two pino lines per request,
- * written to its stdout, which is /dev/null here) and a pool of 10 (config/default.json).
- * BENCH_LOG_LEVEL and BENCH_PG_POOL change them; BENCH_API_LABEL names the result file (e.g.
- * "before"), to compare two builds run alternately on the same machine.
+ * The server runs as the daemon does by default: LOG_LEVEL info (its stdout, /dev/null here,
+ * written asynchronously) and a pool of 10. BENCH_LOG_LEVEL and BENCH_PG_POOL change them;
+ * BENCH_API_LABEL names the result file (e.g. "before", to compare builds run alternately).
  * BENCH_API_EXPLAIN=1 prints EXPLAIN ANALYZE of the three database reads on the seeded data first.
  * BENCH_API_ONLY=<substring>[|<substring>…] runs only the scenarios whose name contains one (e.g.
  * "@1000" for the fixed-rate ones).
@@ -27,7 +23,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
@@ -36,6 +32,7 @@ import pg from 'pg';
 import { signToken } from '../src/api/auth.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/store/migrate.js';
+import { createCpuMeter, explain, type CpuMeter } from './lib/api-measure.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECRET = randomBytes(32).toString('base64url');
@@ -142,42 +139,6 @@ async function serve(url: string): Promise<void> {
   process.send!({ port: (app.server.address() as { port: number }).port, balance });
 }
 
-/**
- * BENCH_API_EXPLAIN=1: EXPLAIN ANALYZE of the benchmarked reads, run through the store functions
- * themselves (their query text is prefixed), on the seeded database.
- */
-async function explain(url: string, me: string, owner: string): Promise<void> {
-  const { listCertificatesJsonByOwner, getCertificateWithTransfers } = await import('../src/store/certificates.js');
-  const { listReadingsJsonOfOwner } = await import('../src/store/meters.js');
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const plan = (r: pg.QueryResult) => r.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n');
-  // The hot reads are named statements, so after five runs PostgreSQL may switch to the generic
-  // plan (parameters unknown): both plans are shown.
-  const explaining = {
-    query: async (q: string | { text: string; values: unknown[] }, params?: unknown[]) => {
-      const text = typeof q === 'string' ? q : q.text;
-      const values = typeof q === 'string' ? params ?? [] : q.values;
-      console.log(`custom plan:\n${plan(await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values))}`);
-      await client.query(`PREPARE bench_explain AS ${text}`);
-      await client.query('SET plan_cache_mode = force_generic_plan');
-      const args = values.map((v) => `'${String(v).replace(/'/g, "''")}'`).join(', ');
-      console.log(`generic plan:\n${plan(await client.query(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_explain(${args})`))}`);
-      await client.query('RESET plan_cache_mode; DEALLOCATE bench_explain');
-      return { rows: [{ items: '[]', transfers: [] }] };
-    },
-  } as unknown as pg.Pool;
-  for (const [what, run] of [
-    ['my-certificates', () => listCertificatesJsonByOwner(explaining, me, 50, 0)],
-    ['my-readings', () => listReadingsJsonOfOwner(explaining, owner, 50, 0)],
-    ['certificate detail', () => getCertificateWithTransfers(explaining, 'ERC-2023-000001')],
-  ] as const) {
-    console.log(`\n-- ${what}`);
-    await run();
-  }
-  await client.end();
-}
-
 interface Figures {
   scenario: string;
   connections: number;
@@ -192,25 +153,7 @@ interface Figures {
   gateway_cpu_us_per_req: number;
   postgres_cpu_us_per_req: number;
 }
-
-/** CPU time (user + system, ms) of a process so far, from /proc (Linux); 0 once it is gone. */
-function cpuMsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * The CPU the server side spends: the gateway process and the PostgreSQL backends serving its
- * database. Unlike latency on a shared machine, CPU per request barely depends on what else runs.
- */
-interface CpuMeter {
-  snapshot(): Promise<Map<number, number>>;
-}
-let cpuMeter: CpuMeter | null = null;
+let cpuMeter: CpuMeter | null = null; // set once the server runs
 
 async function cannon(scenario: string, opts: autocannon.Options, targetRps: number | null): Promise<Figures> {
   const before = await cpuMeter?.snapshot();
@@ -264,14 +207,7 @@ async function main(): Promise<void> {
       child!.once('message', (m) => resolve(m as { port: number; balance: string }));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
-    const serverPid = child.pid!;
-    cpuMeter = {
-      async snapshot() {
-        const pids = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
-        // the gateway under the key -1, each backend under its pid
-        return new Map([[-1, cpuMsOf(serverPid)], ...pids.rows.map((x) => [x.pid, cpuMsOf(x.pid)] as [number, number])]);
-      },
-    };
+    cpuMeter = createCpuMeter(admin, name, child.pid!);
     const base = `http://127.0.0.1:${port}`;
     const userAuth = `Bearer ${signToken(SECRET, { sub: 'bench-user', role: 'user', wallet: me }, 3600)}`;
     const authAuth = `Bearer ${signToken(SECRET, { sub: 'bench-authority', role: 'rec_authority', wallet: me, name: 'Bench Registry' }, 3600)}`;
