@@ -2,16 +2,22 @@
  * `npm run bench:api` — the HTTP API against the local PostgreSQL with seeded data.
  *
  * The server runs in a child process (so autocannon does not share its event loop) on a fresh
- * database `gridmint_bench_*` (dropped afterwards). Scenarios:
- *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (the bar: p99 < 50 ms)
- *   2. the same GET at fixed concurrency, flat out
- *   3. GET /api/meters/my-readings and GET /api/erc/:id (certificate detail) at 1,000 req/s
- *   4. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
+ * database `gridmint_bench_*` (dropped afterwards). Scenarios, each after 3 s of unrecorded warm-up:
+ *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (50 connections), then flat out
+ *   2. GET /api/meters/my-readings and GET /api/erc/:id (certificate detail) at 1,000 req/s
+ *   3. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
  *      (balance cache BALANCE_CACHE_MS, default 2000, in front of the embedded ledger)
- *   5. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
- * Prints a table and writes bench/results/api-<date>.json.
+ *   4. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
+ * Besides latency, each reports the server side's CPU per request (gateway process and the
+ * PostgreSQL backends of its database, from /proc): on a shared machine latency mostly measures
+ * the neighbours, CPU per request the code. Writes bench/results/api-<label->?<timestamp>.json.
  *
- * BENCH_API_ONLY=<substring> runs only the scenarios whose name contains it (e.g. "my-readings").
+ * The server runs as the daemon does by default: LOG_LEVEL info (its stdout, /dev/null here,
+ * written asynchronously) and a pool of 10. BENCH_LOG_LEVEL and BENCH_PG_POOL change them;
+ * BENCH_API_LABEL names the result file (e.g. "before", to compare builds run alternately).
+ * BENCH_API_EXPLAIN=1 prints EXPLAIN ANALYZE of the three database reads on the seeded data first.
+ * BENCH_API_ONLY=<substring>[|<substring>…] runs only the scenarios whose name contains one (e.g.
+ * "@1000" for the fixed-rate ones).
  * BENCH_API_CPU_PROF=<dir> runs the server under `node --cpu-prof` and writes its .cpuprofile
  * there on exit; `npx tsx bench/cpuprofile-summary.ts <file>` prints where the time went.
  */
@@ -26,6 +32,7 @@ import pg from 'pg';
 import { signToken } from '../src/api/auth.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/store/migrate.js';
+import { createCpuMeter, explain, type CpuMeter } from './lib/api-measure.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECRET = randomBytes(32).toString('base64url');
@@ -94,8 +101,10 @@ async function serve(url: string): Promise<void> {
   const { createErcService } = await import('../src/erc/service.js');
   const { createMetrics } = await import('../src/metrics/registry.js');
   const { createPool } = await import('../src/store/pool.js');
-  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
-  const pool = createPool(url, 10, logger);
+  // As the daemon does (`gridmint start` with stdout not a terminal).
+  const { asyncStdout } = await import('../src/logger.js');
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'info', asyncStdout());
+  const pool = createPool(url, Number(process.env.BENCH_PG_POOL ?? 10), logger);
   const metrics = createMetrics();
   const routes = [ercRoutes({ erc: createErcService({ pool, chain: null, metrics }), limits: {} }), myReadingsRoutes({ pool })];
   // The balance route (minting issue) reads the chain: wire it to an in-memory embedded ledger.
@@ -140,10 +149,24 @@ interface Figures {
   ok: number;
   non_2xx: number;
   errors: number;
+  /** server CPU per request (user + system), gateway process and its PostgreSQL backends */
+  gateway_cpu_us_per_req: number;
+  postgres_cpu_us_per_req: number;
 }
+let cpuMeter: CpuMeter | null = null; // set once the server runs
 
 async function cannon(scenario: string, opts: autocannon.Options, targetRps: number | null): Promise<Figures> {
+  const before = await cpuMeter?.snapshot();
   const r = await autocannon({ ...opts, ...(targetRps ? { overallRate: targetRps } : {}) });
+  const after = await cpuMeter?.snapshot();
+  let gatewayMs = 0;
+  let postgresMs = 0;
+  for (const [pid, ms] of after ?? []) {
+    const d = ms - (before?.get(pid) ?? 0);
+    if (pid === -1) gatewayMs = d;
+    else postgresMs += d;
+  }
+  const requests = r['2xx'] + r.non2xx;
   return {
     scenario,
     connections: opts.connections ?? 10,
@@ -154,6 +177,8 @@ async function cannon(scenario: string, opts: autocannon.Options, targetRps: num
     ok: r['2xx'],
     non_2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    gateway_cpu_us_per_req: requests ? Math.round((1000 * gatewayMs) / requests) : 0,
+    postgres_cpu_us_per_req: requests ? Math.round((1000 * postgresMs) / requests) : 0,
   };
 }
 
@@ -171,13 +196,18 @@ async function main(): Promise<void> {
     const wallets = await seed(url, me);
     console.log(`seeded ${WALLETS * CERTS_PER_WALLET} certificates, ${METERS * HOURS} readings in ${Date.now() - t0} ms`);
 
+    if (process.env.BENCH_API_EXPLAIN) await explain(url, me, wallets[1]!);
     const prof = process.env.BENCH_API_CPU_PROF;
     const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
-    child = fork(fileURLToPath(import.meta.url), ['serve', url], { env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv });
+    // The server's stdout (its request log at info) goes to /dev/null: written, as in production, not shown.
+    child = fork(fileURLToPath(import.meta.url), ['serve', url], {
+      env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     const { port, balance } = await new Promise<{ port: number; balance: string }>((resolve, reject) => {
       child!.once('message', (m) => resolve(m as { port: number; balance: string }));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
+    cpuMeter = createCpuMeter(admin, name, child.pid!);
     const base = `http://127.0.0.1:${port}`;
     const userAuth = `Bearer ${signToken(SECRET, { sub: 'bench-user', role: 'user', wallet: me }, 3600)}`;
     const authAuth = `Bearer ${signToken(SECRET, { sub: 'bench-authority', role: 'rec_authority', wallet: me, name: 'Bench Registry' }, 3600)}`;
@@ -188,9 +218,10 @@ async function main(): Promise<void> {
     const only = process.env.BENCH_API_ONLY;
     const results: Figures[] = [];
     const scenario = async (name: string, opts: autocannon.Options, rps: number | null) => {
-      if (!only || name.includes(only)) results.push(await cannon(name, opts, rps));
+      if (only && !only.split('|').some((o) => name.includes(o))) return;
+      await cannon('warm-up', { ...opts, duration: 3 }, rps ?? 500);
+      results.push(await cannon(name, opts, rps));
     };
-    await cannon('warm-up', { ...list, connections: 10, duration: 3 }, null);
     await scenario('GET /api/erc/my-certificates @1000 req/s', { ...list, connections: 50, duration: 15 }, 1000);
     await scenario('GET /api/erc/my-certificates max', { ...list, connections: 20, duration: 10 }, null);
     const readings = { url: `${base}/api/meters/my-readings?limit=50`, headers: { authorization: readingsAuth } };
@@ -211,7 +242,7 @@ async function main(): Promise<void> {
       console.log(`GET /api/tokens/balance/:wallet ${balance} — not benchmarked`);
     }
     let n = 0;
-    if (!only || 'POST /api/erc/issue'.includes(only)) results.push(
+    if (!only || only.split('|').some((o) => 'POST /api/erc/issue'.includes(o))) results.push(
       await cannon(
         'POST /api/erc/issue (fresh meter-hour each)',
         {
@@ -236,11 +267,15 @@ async function main(): Promise<void> {
       ),
     );
     console.table(results);
-    const date = new Date().toISOString().slice(0, 10);
+    const label = process.env.BENCH_API_LABEL ? `${process.env.BENCH_API_LABEL}-` : '';
+    const file = `bench/results/api-${label}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
     const out = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      note: 'server in a child process, autocannon in the parent, same 2-core machine; local PostgreSQL; pool 10; log level warn',
+      note: 'server in a child process (stdout to /dev/null), autocannon in the parent, same 2-core machine; local PostgreSQL; 3 s warm-up per scenario',
+      label: process.env.BENCH_API_LABEL ?? null,
+      load_average: os.loadavg(),
+      server: { log_level: process.env.BENCH_LOG_LEVEL ?? 'info', pg_pool: Number(process.env.BENCH_PG_POOL ?? 10), cpu_profile: Boolean(process.env.BENCH_API_CPU_PROF) },
       seed: { certificates: WALLETS * CERTS_PER_WALLET, wallets: WALLETS, my_certificates: CERTS_PER_WALLET + 50, page_size: 50, readings: METERS * HOURS },
       balance_route: balance === 'registered' ? 'benchmarked against the embedded ledger (in-memory, same child process)' : balance,
       bar: 'p99 < 10 ms at 1,000 req/s (50 connections) for my-certificates, my-readings, certificate detail, and balances across 2,000 wallets',
@@ -248,8 +283,8 @@ async function main(): Promise<void> {
       results,
     };
     mkdirSync('bench/results', { recursive: true });
-    writeFileSync(`bench/results/api-${date}.json`, `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`wrote bench/results/api-${date}.json`);
+    writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`wrote ${file}`);
   } finally {
     if (child && child.exitCode === null) {
       const exited = new Promise((r) => child!.once('exit', r));

@@ -1,9 +1,12 @@
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`, e.g. BENCH_API_CPU_PROF with bench:api):
- * self time by function and by package, as text a person can read without a flame-graph viewer.
+ * self time by function and by package, and total (inclusive) time by function, as text a person
+ * can read without a flame-graph viewer. With BENCH_FOLDED=<file> it also writes the stacks in
+ * the folded format of flamegraph.pl / speedscope / inferno (one line per stack: `a;b;c <µs>`),
+ * from which a flame graph is one command away (`flamegraph.pl file.folded > flame.svg`).
  *   npx tsx bench/cpuprofile-summary.ts <file.cpuprofile> [top=40]
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 interface Node {
   id: number;
@@ -62,3 +65,26 @@ console.log('\nself time by package');
 for (const [k, v] of [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(v)} ${ms(v)}  ${k}`);
 console.log(`\nself time by function (top ${top})`);
 for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)} ${ms(v)}  ${k}`);
+
+// Total time: a sample counts once for every distinct function on its stack (recursion once).
+const parent = new Map<number, number>();
+for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const label = (n: Node) => {
+  const f = n.callFrame;
+  return `${f.functionName || '(anonymous)'}  ${f.url ? `${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/src\//, 'src/')}:${f.lineNumber + 1}` : ''}`;
+};
+const totalByFn = new Map<string, number>();
+const folded = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const stack: string[] = [];
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) stack.push(label(byId.get(at)!).trim());
+  for (const fn of new Set(stack)) totalByFn.set(fn, (totalByFn.get(fn) ?? 0) + us);
+  const key = stack.reverse().join(';');
+  folded.set(key, (folded.get(key) ?? 0) + us);
+}
+console.log(`\ntotal time by function, callees included (top ${top})`);
+for (const [k, v] of [...totalByFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)} ${ms(v)}  ${k}`);
+if (process.env.BENCH_FOLDED) {
+  writeFileSync(process.env.BENCH_FOLDED, [...folded].map(([k, v]) => `${k.replace(/ +/g, ' ')} ${v}`).join('\n') + '\n');
+  console.log(`\nwrote folded stacks to ${process.env.BENCH_FOLDED}`);
+}

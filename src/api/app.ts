@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, {
-  type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault,
+  LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
+  type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault,
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
@@ -115,6 +116,22 @@ function requestForLog(req: { method: string; url: string; ip?: string }) {
 }
 
 /**
+ * One access-log line per request instead of fastify's two ("incoming request" + "request
+ * completed"): the completion line carries the request (method, path, address) as well as the
+ * status and time, so nothing is lost, and each request costs one serialisation, redaction pass
+ * and write fewer — at info level, the default, logging was about a sixth of the API's CPU time
+ * under load (bench:api profile). Errors, 404s and stream failures log as fastify does.
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+/**
  * The HTTP app, apart from any listening socket so tests drive it with `inject`. One error shape
  * everywhere: `{ error: { code, message } }`; 5xx details go to the log, never to the caller.
  */
@@ -126,6 +143,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
+    logController: new AccessLog(),
     trustProxy: trustProxySetting(opts.trustProxy),
   });
   app.setValidatorCompiler(validatorCompiler());

@@ -45,6 +45,8 @@ declare module 'fastify' {
 // unsigned `alg: none` token (empty third segment) is refused before it reaches the verifier.
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 const MAX_HEADER = 4096;
+/** Accepted tokens remembered (the oldest is dropped first). */
+const ACCEPTED_TOKENS = 10_000;
 
 /**
  * Bearer-token verification. `exp` and `iat` are mandatory and the algorithm list is pinned to
@@ -68,8 +70,26 @@ export function createAuthenticator(keys: JwtKeys) {
     cache: 1000,
   });
 
+  // Tokens already accepted, until their `exp` (fast-jwt's own rule: valid while now <= exp).
+  // A client sends the same token on every request; a hit skips fast-jwt (which hashes the token
+  // even to find its own cache entry) and the claim checks (a base58 decode of the wallet). Only
+  // accepted tokens are kept, and every check in verifyFully depends on the token alone or only
+  // gets more permissive with time (iat in the future, nbf), so a hit answers exactly what a full
+  // verification would, until exp.
+  const accepted = new Map<string, { principal: Principal; expMs: number }>();
+
   /** The principal a token names, or a 401 saying why not. Also used by `gridmint jwt` to refuse bad tokens. */
   function verifyToken(token: string): Principal {
+    const hit = accepted.get(token);
+    if (hit && Date.now() <= hit.expMs) return hit.principal;
+    if (hit) accepted.delete(token);
+    const { principal, exp } = verifyFully(token);
+    if (accepted.size >= ACCEPTED_TOKENS) accepted.delete(accepted.keys().next().value as string);
+    accepted.set(token, { principal, expMs: exp * 1000 });
+    return principal;
+  }
+
+  function verifyFully(token: string): { principal: Principal; exp: number } {
     let claims: Record<string, unknown>;
     try {
       claims = verify(token) as Record<string, unknown>;
@@ -88,9 +108,9 @@ export function createAuthenticator(keys: JwtKeys) {
     // An authority's certificates record who issued them; a token that cannot say is not usable.
     if (role === 'rec_authority') {
       if (wallet === undefined || name === undefined) throw unauthorized('rec_authority tokens must carry wallet and name');
-      return { sub, role, wallet, name };
+      return { principal: Object.freeze({ sub, role, wallet, name }), exp };
     }
-    return { sub, role, wallet: wallet ?? null, name: name ?? null };
+    return { principal: Object.freeze({ sub, role, wallet: wallet ?? null, name: name ?? null }), exp };
   }
 
   function principalFrom(request: FastifyRequest): Principal {

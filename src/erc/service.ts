@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import { singleFlightCache } from '../lib/single-flight.js';
 import {
-  backingOf, contentOf, getCertificate, issueCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate,
+  backingOf, contentOf, getCertificate, getCertificateWithTransfers, issueCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate,
   type CertificateRow, type OwnershipResult, type TransferRow,
 } from '../store/certificates.js';
 import type { MemoChain } from './chain.js';
@@ -143,9 +143,10 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
     },
 
     async get(id, caller) {
-      const row = await getCertificate(deps.pool, id);
-      if (!row || !mayViewCertificate(caller, row)) throw notFound(`certificate ${id}`);
-      return { certificate: row, transfers: await listTransfers(deps.pool, id) };
+      // one query, one snapshot: the certificate with its transfers
+      const found = await getCertificateWithTransfers(deps.pool, id);
+      if (!found || !mayViewCertificate(caller, found.row)) throw notFound(`certificate ${id}`);
+      return { certificate: found.row, transfers: found.transfers };
     },
 
     listOwnedJson: (wallet, limit, offset) => listCertificatesJsonByOwner(deps.pool, wallet, limit, offset),

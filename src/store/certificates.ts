@@ -163,15 +163,7 @@ export async function getCertificate(db: pg.Pool | pg.PoolClient, id: string): P
 
 const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/**
- * The wallet's certificates, newest first, as a JSON array built by Postgres — the summary view
- * (erc-views.ts summaryView) field for field. The list is the hot read path: one text value
- * instead of 50 parsed rows and a re-serialisation cuts its CPU cost several-fold. A test checks
- * that every item equals the summary view of the same certificate.
- */
-export async function listCertificatesJsonByOwner(db: pg.Pool, wallet: string, limit: number, offset: number): Promise<string> {
-  const r = await db.query<{ items: string }>(
-    `SELECT coalesce(json_agg(json_build_object(
+const MY_CERTIFICATES_SQL = `SELECT coalesce(json_agg(json_build_object(
         'certificate_id', certificate_id, 'status', status, 'meter_id', meter_id, 'owner_wallet', owner_wallet,
         'issued_to_wallet', issued_to_wallet, 'period_start', ${iso('period_start')}, 'period_end', ${iso('period_end')},
         'kwh_amount', trim_scale(kwh_amount)::text, 'reading_count', reading_count,
@@ -182,9 +174,17 @@ export async function listCertificatesJsonByOwner(db: pg.Pool, wallet: string, l
           'beneficiary', retirement_beneficiary, 'purpose', retirement_purpose, 'retired_at', ${iso('retired_at')}) END
       ) ORDER BY issued_at DESC, certificate_id DESC), '[]')::text AS items
       FROM (SELECT * FROM erc_certificates WHERE owner_wallet = $1
-             ORDER BY issued_at DESC, certificate_id DESC LIMIT $2 OFFSET $3) c`,
-    [wallet, limit, offset],
-  );
+             ORDER BY issued_at DESC, certificate_id DESC LIMIT $2 OFFSET $3) c`;
+
+/**
+ * The wallet's certificates, newest first, as a JSON array built by Postgres — the summary view
+ * (erc-views.ts summaryView) field for field. The list is the hot read path: one text value
+ * instead of 50 parsed rows and a re-serialisation cuts its CPU cost several-fold. A test checks
+ * that every item equals the summary view of the same certificate.
+ */
+export async function listCertificatesJsonByOwner(db: pg.Pool, wallet: string, limit: number, offset: number): Promise<string> {
+  // Named: each pooled connection parses and plans it once, not on every request.
+  const r = await db.query<{ items: string }>({ name: 'api-my-certificates', text: MY_CERTIFICATES_SQL, values: [wallet, limit, offset] });
   return r.rows[0]!.items;
 }
 
@@ -193,6 +193,26 @@ export interface TransferRow {
   to_wallet: string;
   transferred_at: Date;
   blockchain_tx_signature: string | null;
+}
+
+const CERTIFICATE_DETAIL_SQL = `SELECT ${COLUMNS}, (SELECT coalesce(json_agg(json_build_object('from_wallet', t.from_wallet, 'to_wallet', t.to_wallet,
+              'transferred_at', ${iso('t.transferred_at')}, 'blockchain_tx_signature', t.blockchain_tx_signature) ORDER BY t.id), '[]')
+              FROM erc_certificate_transfers t WHERE t.certificate_id = c.certificate_id) AS transfers
+       FROM erc_certificates c WHERE certificate_id = $1`;
+
+/**
+ * A certificate and its transfers in one query and one snapshot (the detail view): one round
+ * trip instead of two, which under load is what a detail request mostly waits on. Named, so each
+ * pooled connection plans it once.
+ */
+export async function getCertificateWithTransfers(db: pg.Pool, id: string): Promise<{ row: CertificateRow; transfers: TransferRow[] } | null> {
+  const r = await db.query<CertificateRow & { transfers: (Omit<TransferRow, 'transferred_at'> & { transferred_at: string })[] }>({
+    name: 'api-certificate-detail', text: CERTIFICATE_DETAIL_SQL, values: [id],
+  });
+  const x = r.rows[0];
+  if (!x) return null;
+  const { transfers, ...row } = x;
+  return { row, transfers: transfers.map((t) => ({ ...t, transferred_at: new Date(t.transferred_at) })) };
 }
 
 export async function listTransfers(db: pg.Pool, id: string): Promise<TransferRow[]> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import PinoPretty from 'pino-pretty';
 import { loadConfig, redactUrl } from '../../config/load.js';
-import { createLogger } from '../../logger.js';
+import { asyncStdout, createLogger } from '../../logger.js';
 import { startGateway, type Gateway } from '../../main.js';
 import { explainStartFailure } from '../start-failure.js';
 
@@ -25,7 +25,7 @@ export function registerStart(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       // JSON lines for machines; a person at a terminal gets the same events pretty-printed.
-      const destination = process.stdout.isTTY ? PinoPretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' }) : undefined;
+      const destination = process.stdout.isTTY ? PinoPretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' }) : asyncStdout();
       const logger = createLogger(config.LOG_LEVEL, destination);
       let gateway: Gateway;
       try {

@@ -94,7 +94,10 @@ describe('bearer tokens', () => {
     expect(r.headers['x-request-id']).toBe('trace-abc-1');
     const log = h.logLines.join('');
     expect(log).toContain('trace-abc-1');
-    expect(log).toContain('incoming request');
+    // One access line per request, carrying the request as well as the outcome.
+    const line = h.logLines.map((l) => JSON.parse(l)).find((l) => l.reqId === 'trace-abc-1' && l.msg === 'request completed');
+    expect(line).toMatchObject({ req: { method: 'GET', url: '/api/admin/meters' }, res: { statusCode: 200 } });
+    expect(log).not.toContain('incoming request');
     expect(log.toLowerCase()).not.toContain('authorization');
     expect(log).not.toContain(a.headers.authorization.slice(7));
   });

@@ -101,6 +101,8 @@ describe('POST /api/erc/transfer', () => {
     expect(r.json()).toMatchObject({ owner_wallet: bob.wallet, status: 'transferred', issued_to_wallet: owner.wallet, kwh_amount: '7.7' });
     expect(r.json().transfers).toEqual([{ from_wallet: owner.wallet, to_wallet: bob.wallet, transferred_at: expect.any(String), blockchain_tx_signature: null }]);
     expect((await view(owner, id)).statusCode).toBe(404); // the previous owner no longer sees it
+    // The detail (certificate and transfers read in one query) is the same document, byte for byte.
+    expect((await view(bob, id)).body).toBe(r.body);
     const carol = wallet();
     expect((await transfer(bob, id, carol)).json().owner_wallet).toBe(carol);
     const rows = await h.db.pool.query('SELECT from_wallet, to_wallet, transferred_by FROM erc_certificate_transfers WHERE certificate_id = $1 ORDER BY id', [id]);

@@ -1,6 +1,8 @@
 import { Keypair } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../../src/domain/credential.js';
+import { baseUnitsToKwh, numericToBaseUnits } from '../../../src/domain/kwh.js';
+import { listReadingsOfOwner } from '../../../src/store/meters.js';
 import { actor, addMeter, addReadings, startTestApi, type TestApi, wallet } from '../../harness/index.js';
 
 let h: TestApi;
@@ -83,5 +85,33 @@ describe('GET /api/meters/my-readings', () => {
     expect(p2.json().readings).toEqual([expect.objectContaining({ meter_id: m1, kwh_amount: '1.000000001', timestamp: '2025-01-01T00:00:00.000Z', minted: false, certificate_id: null })]);
     expect((await h.app.inject({ method: 'GET', url: '/api/meters/my-readings' })).statusCode).toBe(401);
     expect((await h.app.inject({ method: 'GET', url: '/api/meters/my-readings?limit=500', headers: me.headers })).statusCode).toBe(400);
+  });
+
+  it('answers exactly the view of the stored rows (JSON built by Postgres)', async () => {
+    const me = actor('user');
+    const m = await addMeter(h.db, me.wallet);
+    const ids = await addReadings(h.db, m, me.wallet, [
+      ['2025-02-01T00:00:00Z', '7.250000000'], ['2025-02-01T00:15:00.5Z', '12'], ['2025-02-01T00:30:00.123Z', '1.500000000'], ['2025-02-01T00:45:00Z', '0.000000001'],
+    ]);
+    // Microseconds in received_at (now() has them) are truncated to milliseconds, as a JS Date does.
+    await h.db.pool.query(
+      `UPDATE meter_readings SET received_at = timestamptz '2025-02-01 00:46:01.987654+00' WHERE id = $1`,
+      [ids[1]],
+    );
+    const rows = await listReadingsOfOwner(h.db.pool, me.wallet, 50, 0);
+    const view = rows.map((x) => ({
+      ...x,
+      kwh_amount: baseUnitsToKwh(numericToBaseUnits(x.kwh_amount)),
+      timestamp: x.timestamp.toISOString(),
+      received_at: x.received_at.toISOString(),
+    }));
+    const r = await h.app.inject({ method: 'GET', url: '/api/meters/my-readings', headers: me.headers });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/json/);
+    expect(r.json()).toEqual({ readings: view, page: { limit: 50, offset: 0 } });
+    expect(r.json().readings.map((x: { kwh_amount: string }) => x.kwh_amount)).toEqual(['0.000000001', '1.5', '12', '7.25']);
+    expect(r.json().readings[2]).toMatchObject({ id: ids[1], minted: false, mint_tx_signature: null, received_at: '2025-02-01T00:46:01.987Z' });
+    const empty = await h.app.inject({ method: 'GET', url: '/api/meters/my-readings?offset=10', headers: me.headers });
+    expect(empty.body).toBe('{"readings":[],"page":{"limit":50,"offset":10}}');
   });
 });

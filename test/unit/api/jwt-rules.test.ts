@@ -1,5 +1,5 @@
 import { createSigner } from 'fast-jwt';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthenticator, DEFAULT_JWT_MAX_TTL_SECONDS, signToken } from '../../../src/api/auth.js';
 
 // Issue 8 §7: a token's lifetime (exp − iat) is capped by JWT_MAX_TTL_SECONDS, iat is required,
@@ -57,5 +57,28 @@ describe('issuer and audience', () => {
     const auth = createAuthenticator({ secret: SECRET, publicKey: null, issuer: null });
     expect(refusal(auth, signToken(SECRET, { sub: 'u1', role: 'user' }, 60, null, 'anything'))).toBeNull();
     expect(refusal(auth, signToken(SECRET, { sub: 'u1', role: 'user' }, 60))).toBeNull();
+  });
+});
+
+describe('accepted tokens are remembered until they expire', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('answers the same principal again, refuses it once exp has passed, and never accepts a tampered copy', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-06-01T00:00:00Z'));
+    const auth = createAuthenticator({ secret: SECRET, publicKey: null, issuer: null });
+    const t = signToken(SECRET, { sub: 'u1', role: 'user', wallet: '586Z7H2vpX9qNhN2T4e9Utugie3ogjbxzGaMtM3E6HR5' }, 60);
+    const first = auth.verifyToken(t);
+    expect(first).toEqual({ sub: 'u1', role: 'user', wallet: '586Z7H2vpX9qNhN2T4e9Utugie3ogjbxzGaMtM3E6HR5', name: null });
+    expect(auth.verifyToken(t)).toEqual(first);
+    const [h, p, sig] = t.split('.');
+    expect(refusal(auth, `${h}.${p}.${sig!.slice(0, -2)}${sig!.endsWith('AA') ? 'BB' : 'AA'}`)).toBe('token is invalid');
+    vi.setSystemTime(new Date('2026-06-01T00:01:00Z')); // now = exp: still valid, as fast-jwt rules
+    expect(refusal(auth, t)).toBeNull();
+    vi.setSystemTime(new Date('2026-06-01T00:01:00.001Z'));
+    expect(refusal(auth, t)).toBe('token has expired');
+    expect(refusal(auth, t)).toBe('token has expired');
   });
 });
