@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
+import type { Started } from './lib/component.js';
 import { buildApp, type RouteModule } from './api/app.js';
 import { createAuthenticator } from './api/auth.js';
 import { resolveJwtKeys } from './api/jwt-keys.js';
@@ -48,11 +49,6 @@ function testCrashHook(config: Config): ((step: string) => void) | undefined {
   return at ? (step) => void (step === at && process.kill(process.pid, 'SIGKILL')) : undefined;
 }
 
-/** Something started by the composition root; stopped in reverse order of starting. */
-interface Stoppable {
-  name: string;
-  stop(): Promise<void>;
-}
 
 /**
  * The composition root: config → database → broker/ingest → chain → jobs → API. Nothing else
@@ -61,7 +57,14 @@ interface Stoppable {
  */
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   const log = logger.child({ component: 'main' });
-  const started: Stoppable[] = [];
+  // Everything started here follows one contract (lib/component.ts): start(deps) → { stop() }.
+  const started: Array<{ name: string } & Started> = [];
+  /** Records a started part under a name; it is stopped in reverse order of starting. */
+  const track = async <S extends Started>(name: string, starting: Promise<S>): Promise<S> => {
+    const s = await starting;
+    started.push({ name, stop: () => s.stop() });
+    return s;
+  };
   const stopAll = async () => {
     for (const s of started.reverse()) {
       try {
@@ -83,13 +86,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     // 1. database
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, logger);
-      started.push({ name: 'embedded-postgres', stop: embedded.stop });
+      const embedded = await track('embedded-postgres', startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, logger }));
       databaseUrl = embedded.url;
     }
     await migrate(databaseUrl, logger);
     const pool = createPool(databaseUrl, config.PG_POOL_SIZE, logger, () => metrics.dbErrors.inc({ operation: 'idle' }));
-    started.push({ name: 'pg-pool', stop: () => pool.end() });
+    await track('pg-pool', Promise.resolve({ stop: () => pool.end() }));
     registerRegisterGauges(metrics.registry, pool);
 
     const routes: RouteModule[] = [];
@@ -105,10 +107,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     // 2. ingest — pushed after the pool, so it stops before it: stop taking messages, commit and
     // acknowledge what is in flight, close the broker or subscriber; then the pool closes.
     // With MQTT_DYNSEC the gateway provisions meters in Mosquitto itself (before it subscribes).
-    const provisioner = await startProvisioner(config, logger);
-    if (provisioner) started.push({ name: 'meter-provisioner', stop: () => provisioner.close() });
-    const ingest = await startIngest(config, pool, metrics, logger);
-    started.push({ name: 'ingest', stop: ingest.stop });
+    const { provisioner } = await track('meter-provisioner', startProvisioner({ config, logger }));
+    const ingest = await track('ingest', startIngest({ config, pool, metrics, logger }));
     urls.mqtt = ingest.mqttUrl;
     readinessChecks.broker = () => ingest.brokerUp();
     routes.push(readingRoutes((payload, meterId) => ingest.submitHttp(payload, meterId)));
@@ -116,34 +116,33 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
 
     // 3. chain and minting: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT
     // (state under DATA_DIR/ledger) — the same JSON-RPC client either way.
-    const chain = await connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) });
-    started.push({ name: 'chain', stop: chain.stop });
+    const chain = await track('chain', connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) }));
     if (chain.ledger) urls.ledger = chain.rpcUrl;
-    const minting = await startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) });
-    started.push({ name: 'minting', stop: minting.stop });
+    const minting = await track('minting', startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) }));
     const tokenService = createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, {
       balanceCacheMs: config.BALANCE_CACHE_MS, operatorMintMaxTokens: config.OPERATOR_MINT_MAX_TOKENS,
     });
     routes.push(tokenRoutes(tokenService, { publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }));
 
     // 4. certificates, anchored through the same chain client
-    const erc = startErc({ pool, metrics, logger, chain: chain.client });
-    started.push({ name: 'erc', stop: erc.stop });
+    const erc = await track('erc', startErc({ pool, metrics, logger, chain: chain.client }));
     routes.push(ercRoutes({ pool, service: erc.service, publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
     routes.push(adminRegisterRoutes({ pool }));
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.
-    const probe = startProbe(15_000, [probeDatabase, async () => metrics.metersStale.set(await countStaleMeters(pool))]);
-    started.push({ name: 'probe', stop: async () => probe.stop() });
-    const gapProbe = startProbe(60_000, [
-      async () => {
-        const gaps = await countMissingIntervals(pool);
-        metrics.metersWithMissingIntervals.set(gaps.meters);
-        metrics.missingIntervals.set(gaps.intervals);
-      },
-    ]);
-    started.push({ name: 'gap probe', stop: async () => gapProbe.stop() });
+    await track('probe', startProbe({ name: 'health-probe', everyMs: 15_000, tasks: [probeDatabase, async () => metrics.metersStale.set(await countStaleMeters(pool))] }));
+    await track('gap probe', startProbe({
+      name: 'gap-probe',
+      everyMs: 60_000,
+      tasks: [
+        async () => {
+          const gaps = await countMissingIntervals(pool);
+          metrics.metersWithMissingIntervals.set(gaps.meters);
+          metrics.missingIntervals.set(gaps.intervals);
+        },
+      ],
+    }));
 
     // 6. HTTP API
     const readiness = {
@@ -160,8 +159,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       writeRateLimit: config.RATE_LIMIT_WRITES_PER_MINUTE,
       trustProxy: config.HTTP_TRUST_PROXY,
     });
-    await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
-    started.push({ name: 'http', stop: () => app.close() });
+    await track('http', app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST }).then(() => ({ stop: () => app.close() })));
     const addr = app.server.address() as AddressInfo;
     urls.http = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     log.info({ urls }, 'gridmint gateway started');

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
 import type { Config } from '../config/load.js';
 import { connectDynsec, DynsecError, type DynsecClient, type DynsecCommand } from './dynsec.js';
 
@@ -109,11 +110,15 @@ export async function provisionerFor(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_
 /**
  * Daemon start-up with MQTT_DYNSEC: connect as the dynsec admin and make sure the gateway's own
  * account may consume readings before the subscriber connects. A broker that does not answer
- * dynsec commands fails the start: the operator asked for self-provisioning.
+ * dynsec commands fails the start: the operator asked for self-provisioning. Without MQTT_DYNSEC
+ * (or with the embedded broker) `provisioner` is null and stop() does nothing.
  */
-export async function startProvisioner(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_SHARE_GROUP'>, logger: Logger) {
+export async function startProvisioner({ config, logger }: {
+  config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_SHARE_GROUP'>;
+  logger: Logger;
+}): Promise<Started & { provisioner: MeterProvisioner | null }> {
   const p = await provisionerFor(config, logger);
-  if (!p) return null;
+  if (!p) return { provisioner: null, stop: async () => {} };
   const username = config.MQTT_USERNAME ?? decodeURIComponent(new URL(config.MQTT_URL!).username);
   try {
     await p.ensureGatewayRole(username, config.MQTT_SHARE_GROUP);
@@ -121,5 +126,5 @@ export async function startProvisioner(config: Pick<Config, 'MQTT_DYNSEC' | 'MQT
     await p.close().catch(() => {});
     throw err;
   }
-  return p;
+  return { provisioner: p, stop: () => p.close() };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
@@ -11,9 +12,8 @@ import { MintSetupError } from './token.js';
 
 type MinterConfig = Pick<Config, 'MINT_ADDRESS' | 'SOLANA_CLUSTER' | 'MINT_MAX_READINGS_PER_RUN'> & Partial<Pick<Config, 'MINT_TX_FORMAT'>>;
 
-export interface Minting {
+export interface Minting extends Started {
   minter: Minter;
-  stop(): Promise<void>;
 }
 
 /** The minter for this config and chain connection: one mapping, shared by the daemon and the CLI. */
