@@ -22,7 +22,6 @@ import { startProbe } from './metrics/probe.js';
 import { registerRegisterGauges } from './ingest/register-gauges.js';
 import { countMissingIntervals } from './store/missing-intervals.js';
 import { connectChain } from './mint/connect.js';
-import { createTokenService } from './mint/service.js';
 import { startMinting } from './mint/start.js';
 import { startProvisioner } from './ingest/meter-provisioner.js';
 import { startEmbeddedPostgres } from './store/embedded.js';
@@ -119,10 +118,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     const chain = await track('chain', connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) }));
     if (chain.ledger) urls.ledger = chain.rpcUrl;
     const minting = await track('minting', startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) }));
-    const tokenService = createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, {
-      balanceCacheMs: config.BALANCE_CACHE_MS, operatorMintMaxTokens: config.OPERATOR_MINT_MAX_TOKENS,
-    });
-    routes.push(tokenRoutes(tokenService, { publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }));
+    routes.push(tokenRoutes(minting.tokens, { publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }));
 
     // 4. certificates, anchored through the same chain client
     const erc = await track('erc', startErc({ pool, metrics, logger, chain: chain.client }));

@@ -162,7 +162,8 @@ export function createChainClient(o: ChainClientOptions) {
 
   return {
     connection,
-    payer: payer.publicKey,
+    /** the fee payer's and mint authority's address (the Keypair itself stays in here and in mint/) */
+    authority: payer.publicKey,
     isLocal: o.isLocal ?? false,
     getLatestBlockhash,
     getBlockHeight,

@@ -9,8 +9,11 @@ import { createLookupTables } from './lookup-tables.js';
 import { refreshUnmintedGauges } from './gauges.js';
 import { withMintLock } from './lock.js';
 import { chunkWallets, planBatch } from './plan.js';
-import { sendAll, settle, tracked, type MintDeps, type SettleReport, type Tracked } from './settle.js';
+import type { MintDeps, MintTarget } from './deps.js';
+import { sendAll, settle, tracked, type SettleReport, type Tracked } from './settle.js';
 import { LOCAL_FUNDING_LAMPORTS, resolveMint } from './token.js';
+import { operatorMint, type OperatorMintRequest } from './operator.js';
+import { mintOneReading } from './single.js';
 
 export interface MinterOptions extends Omit<MintDeps, 'isStopping' | 'lookupTables'> {
   payer: Keypair;
@@ -68,6 +71,8 @@ export function createMinter(o: MinterOptions) {
     mint ??= await resolveMint({ pool: o.pool, chain: o.chain, configuredMint: o.configuredMint, cluster: o.cluster, logger: o.logger, create });
     return mint;
   };
+  /** What single and operator mints are built for: the recorded mint (never created here) and its signer. */
+  const target = async (): Promise<MintTarget> => ({ mintAddress: (await mintRow(false)).mint_address, payer: o.payer });
 
   /** One look at every unresolved outbox row: resolve what the chain can decide now, re-send the rest. */
   const reconcilePass = async (): Promise<{ report: SettleReport; open: Tracked[] }> => {
@@ -133,7 +138,10 @@ export function createMinter(o: MinterOptions) {
   const withLock = async (fn: () => Promise<void>): Promise<boolean> => (await withMintLock(o.pool, fn)).acquired;
 
   return {
-    deps: d,
+    /** Mints one stored reading now, through the batch's outbox path (outside the batch lock). */
+    mintReading: async (readingId: string, wallet: string) => mintOneReading(d, await target(), readingId, wallet),
+    /** An admin's operator mint, idempotent by its key (operator.ts). */
+    operatorMint: async (req: OperatorMintRequest) => operatorMint(d, await target(), req),
     /** Runs one batch now; resolves 'skipped' if a run is in progress here or on another gateway. */
     run(trigger = 'manual'): Promise<RunReport> {
       if (stopping) return Promise.resolve({ ...emptyReport(trigger), result: 'skipped' });

@@ -9,8 +9,8 @@ import {
   storeKeyedResponse,
   type KeyedOperatorMint,
 } from '../store/operator-mints.js';
-import { buildAndRecord, type BuildTarget } from './build.js';
-import type { MintDeps } from './settle.js';
+import { buildAndRecord } from './build.js';
+import type { MintDeps, MintTarget } from './deps.js';
 import { sendAndSettle, type SingleMintResult } from './single.js';
 
 export interface OperatorMintRequest {
@@ -53,7 +53,7 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.c
  * nothing, and then answers with the first one's mint. A key whose transaction provably minted
  * nothing (failed/expired) is released, so retrying it mints.
  */
-export async function operatorMint(d: MintDeps, target: BuildTarget, req: OperatorMintRequest, deadlineMs = 60_000): Promise<OperatorMintResult> {
+export async function operatorMint(d: MintDeps, target: MintTarget, req: OperatorMintRequest, deadlineMs = 60_000): Promise<OperatorMintResult> {
   const units = kwhToBaseUnits(req.amountKwh);
   if (units <= 0n || units > U64_MAX) throw badRequest('invalid_amount', 'amount must be > 0 and fit a u64 in base units');
   if (units > req.maxBaseUnits) {
