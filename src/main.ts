@@ -23,7 +23,8 @@ import { registerRegisterGauges } from './ingest/register-gauges.js';
 import { countMissingIntervals } from './store/missing-intervals.js';
 import { connectChain } from './mint/connect.js';
 import { startMinting } from './mint/start.js';
-import { startProvisioner } from './ingest/meter-provisioner.js';
+import { brokerAccess, startProvisioner } from './ingest/meter-provisioner.js';
+import { createMeterRegistry } from './ingest/meter-registry.js';
 import { startEmbeddedPostgres } from './store/embedded.js';
 import { countStaleMeters } from './store/meters.js';
 import { migrate } from './store/migrate.js';
@@ -122,8 +123,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
 
     // 4. certificates, anchored through the same chain client
     const erc = await track('erc', startErc({ pool, metrics, logger, chain: chain.client }));
-    routes.push(ercRoutes({ pool, service: erc.service, publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }), adminMeterRoutes({ pool, provisioner }), myReadingsRoutes({ pool }));
-    routes.push(adminRegisterRoutes({ pool }));
+    // The meter registry service: the same one `gridmint meter …` uses, provisioning through the
+    // daemon's own dynsec connection.
+    const meters = createMeterRegistry({ pool, broker: brokerAccess(provisioner) });
+    routes.push(ercRoutes({ pool, service: erc.service, publicRateLimit: config.RATE_LIMIT_PUBLIC_PER_MINUTE }), adminMeterRoutes({ meters }), myReadingsRoutes({ pool }));
+    routes.push(adminRegisterRoutes({ meters }));
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.

@@ -108,6 +108,37 @@ export async function provisionerFor(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_
 }
 
 /**
+ * How the meter registry reaches the broker: runs `fn` with a provisioner and resolves true, or
+ * resolves false when this configuration has none (embedded broker, password-file broker);
+ * rejects when the broker could not be updated.
+ */
+export type BrokerAccess = (fn: (p: MeterProvisioner) => Promise<void>) => Promise<boolean>;
+
+/** The daemon's access: its long-lived provisioner (from startProvisioner), or none. */
+export function brokerAccess(p: MeterProvisioner | null): BrokerAccess {
+  return async (fn) => {
+    if (!p) return false;
+    await fn(p);
+    return true;
+  };
+}
+
+/** One command's access (CLI): connects as the dynsec admin for each use and closes again. */
+export function brokerAccessOnce(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD'>, logger: Logger): BrokerAccess {
+  return async (fn) => {
+    let p: Awaited<ReturnType<typeof provisionerFor>> = null;
+    try {
+      p = await provisionerFor(config, logger);
+      if (!p) return false;
+      await fn(p);
+      return true;
+    } finally {
+      await p?.close().catch(() => {});
+    }
+  };
+}
+
+/**
  * Daemon start-up with MQTT_DYNSEC: connect as the dynsec admin and make sure the gateway's own
  * account may consume readings before the subscriber connects. A broker that does not answer
  * dynsec commands fails the start: the operator asked for self-provisioning. Without MQTT_DYNSEC

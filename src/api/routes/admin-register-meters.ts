@@ -1,7 +1,5 @@
 import { badRequest, conflict, notFound } from '../../domain/errors.js';
-import { registerRegistration } from '../../domain/register-meter.js';
-import type { Pool } from '../../store/pool.js';
-import { resolveHold } from '../../store/register-meters.js';
+import type { MeterRegistry } from '../../ingest/meter-registry.js';
 import type { RouteModule } from '../app.js';
 import { freeText, kwhString, meterIdString, timestampString, withErrors } from '../schemas.js';
 
@@ -35,15 +33,6 @@ export interface RegisterBody {
   max_kw?: string;
 }
 
-export function registerProfileFromBody(b: RegisterBody & { pubkey: string }) {
-  const r = registerRegistration(
-    { reads: b.reads ?? 'interval', format: b.format ?? 'json', registerModulus: b.register_modulus, initialRegister: b.initial_register, obis: b.obis, serial: b.serial, maxKw: b.max_kw },
-    b.pubkey,
-  );
-  if (!r.ok) throw badRequest('invalid_request', `${r.field}: ${r.message}`);
-  return r;
-}
-
 const resolved = {
   type: 'object',
   required: ['resolution_id', 'reads_changed', 'still_on_hold'],
@@ -51,7 +40,7 @@ const resolved = {
 } as const;
 
 /** POST /api/admin/meters/:id/replace and /rebase: `gridmint meter replace|rebase` over HTTP. */
-export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
+export function adminRegisterRoutes(deps: { meters: MeterRegistry }): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
     for (const kind of ['replace', 'rebase'] as const) {
@@ -80,7 +69,7 @@ export function adminRegisterRoutes(deps: { pool: Pool }): RouteModule {
         },
         async (request) => {
           const b = request.body;
-          const r = await resolveHold(deps.pool, {
+          const r = await deps.meters.resolveHold({
             meterId: request.params.id, kind, at: b.at, finalRegister: b.final_register, newInitial: b.new_initial,
             by: `api:${request.principal!.sub}`, reason: b.reason,
           });

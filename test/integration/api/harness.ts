@@ -10,6 +10,8 @@ import { myReadingsRoutes } from '../../../src/api/routes/my-readings.js';
 import { createAnchorJob, type AnchorJob } from '../../../src/erc/anchor.js';
 import type { MemoChain } from '../../../src/erc/chain.js';
 import { createErcService } from '../../../src/erc/service.js';
+import { brokerAccess } from '../../../src/ingest/meter-provisioner.js';
+import { createMeterRegistry } from '../../../src/ingest/meter-registry.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { insertMeter } from '../../../src/store/meters.js';
@@ -42,7 +44,7 @@ export async function startHarness(
     logger,
     metrics,
     auth: createAuthenticator({ secret: SECRET, publicKey: null, issuer: null }),
-    routes: [ercRoutes({ pool: db.pool, service, publicRateLimit: opts.publicRateLimit }), adminMeterRoutes({ pool: db.pool }), myReadingsRoutes({ pool: db.pool })],
+    routes: [ercRoutes({ pool: db.pool, service, publicRateLimit: opts.publicRateLimit }), adminMeterRoutes({ meters: createMeterRegistry({ pool: db.pool, broker: brokerAccess(null) }) }), myReadingsRoutes({ pool: db.pool })],
     writeRateLimit: opts.writeRateLimit ?? 100_000,
     trustProxy: opts.trustProxy,
   });
