@@ -2,6 +2,7 @@ import { MINT_SIZE, TOKEN_PROGRAM_ID, createInitializeMint2Instruction, unpackAc
 import { Connection, Keypair, PublicKey, SystemProgram, Transaction, type Commitment, type Finality } from '@solana/web3.js';
 import type { Logger } from 'pino';
 import { ChainTxError, ChainUnavailableError, txErrorKind } from './errors.js';
+import { sleep } from '../lib/retry.js';
 import { MAX_AIRDROP_LAMPORTS } from './ledger/limits.js';
 import { extractMemo, memoInstruction } from './memo.js';
 import { deriveAta } from './tokens.js';
@@ -43,7 +44,6 @@ export type WaitOutcome =
 
 export type ChainClient = ReturnType<typeof createChainClient>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Production Solana client for any RPC endpoint (local ledger or a cluster). */
 export function createChainClient(o: ChainClientOptions) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Started } from '../lib/component.js';
+import { AGAIN, retry, sleep } from '../lib/retry.js';
 import type { Config } from '../config/load.js';
 import { connectDynsec, DynsecError, type DynsecClient, type DynsecCommand } from './dynsec.js';
 
@@ -82,14 +83,14 @@ export function createDynsecProvisioner(client: DynsecClient, logger: Logger): M
       // Changing an account's roles disconnects it, this connection included: the answer is lost,
       // so send, let the client reconnect, and look again.
       await client.send([{ command: 'addClientRole', username, rolename: GATEWAY_ROLE }]);
-      for (let i = 0; ; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        try {
-          if (await hasRole()) break;
-        } catch (err) {
-          if (i >= 20) throw err;
-        }
-      }
+      // Up to 21 looks, 200 ms apart (first one after the reconnect has had 200 ms).
+      await sleep(200);
+      await retry(async () => ((await hasRole()) ? true : AGAIN), {
+        attempts: 21,
+        backoff: { initialMs: 200, maxMs: 200 },
+        retryable: () => true,
+        exhausted: () => new DynsecError('addClientRole', `the broker did not grant ${GATEWAY_ROLE} to ${username}`),
+      });
       log.info({ username, role: GATEWAY_ROLE }, 'gateway role granted in the broker');
     },
     close: () => client.close(),

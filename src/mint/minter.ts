@@ -1,5 +1,6 @@
 import type { Keypair } from '@solana/web3.js';
 import { baseUnitsToKwh } from '../domain/kwh.js';
+import { AGAIN, retry } from '../lib/retry.js';
 import { selectMintCandidates } from '../store/mint-readings.js';
 import { listUnresolved } from '../store/outbox.js';
 import { getTokenMint, type TokenMintRow } from '../store/token-mint.js';
@@ -162,14 +163,14 @@ export function createMinter(o: MinterOptions) {
     },
     /** The recorded mint (created under the lock if none exists yet). */
     async ensureMint(): Promise<TokenMintRow> {
-      // Another gateway holding the lock may be creating the mint right now: wait for its record.
-      for (let attempt = 0; !mint; attempt++) {
+      // Another gateway holding the lock may be creating the mint right now: wait for its record
+      // (every 500 ms; after 21 tries mintRow(false) says what is missing).
+      if (mint) return mint;
+      return retry(async (attempt) => {
         const got = await withLock(async () => void (await mintRow(true)));
-        if (got || attempt >= 20) return mintRow(false);
-        if (await getTokenMint(o.pool)) return mintRow(false);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      return mint;
+        if (got || attempt >= 20 || (await getTokenMint(o.pool))) return mintRow(false);
+        return AGAIN;
+      }, { backoff: { initialMs: 500, maxMs: 500 } });
     },
     mintRow,
     async stop(): Promise<void> {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { AppError, badRequest, unavailable } from '../domain/errors.js';
 import { baseUnitsToKwh, kwhToBaseUnits, U64_MAX } from '../domain/kwh.js';
+import { backoffDelay } from '../lib/backoff.js';
+import { sleep } from '../lib/retry.js';
 import {
   findByIdempotencyKey,
   insertOperatorMint,
@@ -90,7 +92,7 @@ export async function operatorMint(d: MintDeps, target: MintTarget, req: Operato
     // With the same key that is a concurrent send of this request (the next look replays it); with
     // another key it is a second mint of the same amount, which must wait for a fresh blockhash.
     if (!rows) {
-      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      await sleep(backoffDelay(attempt, { initialMs: 250, maxMs: 1_000 }));
       continue;
     }
     d.logger.info(

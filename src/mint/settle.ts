@@ -1,6 +1,7 @@
 import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
 import { kwhMetricValue } from '../domain/kwh.js';
 import { createBackoff } from '../lib/backoff.js';
+import { sleep } from '../lib/retry.js';
 import { confirmOutbox, markSent, releaseOutbox, type OutboxRow } from '../store/outbox.js';
 import type { MintDeps } from './deps.js';
 
@@ -39,7 +40,6 @@ export interface SettleReport {
   signatures: Map<string, 'confirmed' | 'expired' | 'failed'>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Sends one recorded transaction (the stored bytes, so always the same signature). A refusal is
