@@ -17,7 +17,17 @@ import type { BrokerAccess } from './meter-provisioner.js';
  * The registry write commits first and stays the source of truth: a broker that cannot be
  * updated is reported in `broker`, never undoes the write.
  */
-export interface MeterRegistrationRequest {
+/** How a meter reports (interval | register, json | ocmf) and its register profile, as given. */
+export interface ReportingOptions {
+  reads: string;
+  format: string;
+  registerModulus?: string;
+  initialRegister?: string;
+  obis?: string;
+  serial?: string;
+}
+
+export interface MeterRegistrationRequest extends ReportingOptions {
   id: string;
   wallet: string;
   /** base58 ed25519 for JSON meters; SPKI DER hex or PEM for OCMF */
@@ -25,12 +35,6 @@ export interface MeterRegistrationRequest {
   intervalSeconds: number;
   /** rated power, kW decimal string */
   maxKw: string;
-  reads: string;
-  format: string;
-  registerModulus?: string;
-  initialRegister?: string;
-  obis?: string;
-  serial?: string;
 }
 
 export interface Refusal {

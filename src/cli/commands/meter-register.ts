@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import type { ReportingOptions } from '../../ingest/meter-registry.js';
 import type { ResolveResult } from '../../store/register-meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
 import { meterRegistry } from '../provision.js';
@@ -15,15 +16,7 @@ export function addRegisterOptions(cmd: Command): Command {
     .option('--serial <gs>', 'OCMF: the gateway serial (GS) every record must carry');
 }
 
-export interface RegisterCliOptions {
-  reads: string;
-  format: string;
-  registerModulus?: string;
-  initialRegister?: string;
-  obis?: string;
-  serial?: string;
-  maxKw?: string;
-}
+export type RegisterCliOptions = ReportingOptions;
 
 /** `meter replace` and `meter rebase`: the two ways an operator ends a hold. */
 export function registerHoldCommands(meter: Command): void {
