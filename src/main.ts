@@ -49,7 +49,6 @@ function testCrashHook(config: Config): ((step: string) => void) | undefined {
   return at ? (step) => void (step === at && process.kill(process.pid, 'SIGKILL')) : undefined;
 }
 
-
 /**
  * The composition root: config → database → broker/ingest → chain → jobs → API. Nothing else
  * wires components together. Stop runs in reverse: stop taking requests and messages, flush
