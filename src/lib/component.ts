@@ -8,6 +8,3 @@
 export interface Started {
   stop(): Promise<void>;
 }
-
-/** `start(deps) → Promise<{ stop() }>`: what a feature, probe, broker or server exports. */
-export type Start<Deps, S extends Started = Started> = (deps: Deps) => Promise<S>;
