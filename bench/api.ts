@@ -113,7 +113,7 @@ async function serve(url: string): Promise<void> {
     const { createLocalLedger } = await import('../src/chain/ledger/index.js');
     const { createChainClient } = await import('../src/chain/client.js');
     const { createMinter } = await import('../src/mint/minter.js');
-    const { createTokenService } = await import('../src/mint/service.js');
+    const { createTokenService, tokenBalanceCache } = await import('../src/mint/service.js');
     const { tokenRoutes } = await import('../src/api/routes/tokens.js');
     const ledger = createLocalLedger({ port: 0, logger });
     await ledger.start();
@@ -122,7 +122,8 @@ async function serve(url: string): Promise<void> {
     await client.ensureFunded(10_000_000_000n);
     const minter = createMinter({ pool, chain: client, metrics, logger, payer, configuredMint: null, cluster: 'localnet', maxReadingsPerRun: 1000 });
     await minter.ensureMint();
-    routes.push(tokenRoutes({ tokens: createTokenService(minter, payer, 'localnet', { balanceCacheMs: Number(process.env.BALANCE_CACHE_MS ?? 2000) }), limits: {} }));
+    const balances = tokenBalanceCache({ minter: () => minter, chain: client, maxAgeMs: Number(process.env.BALANCE_CACHE_MS ?? 2000) });
+    routes.push(tokenRoutes({ tokens: createTokenService({ minter, chain: client, pool, cluster: 'localnet', balances, operatorMintMaxTokens: 1000 }), limits: {} }));
   } catch (err) {
     balance = `not available: ${(err as Error).message}`;
   }

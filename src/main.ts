@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
+import type { Started } from './lib/component.js';
 import { buildApp } from './api/app.js';
 import { createAuthenticator } from './api/auth.js';
 import type { ApiDeps } from './api/deps.js';
@@ -15,9 +16,9 @@ import { startProbe } from './metrics/probe.js';
 import { registerRegisterGauges } from './ingest/register-gauges.js';
 import { countMissingIntervals } from './store/missing-intervals.js';
 import { connectChain } from './mint/connect.js';
-import { createTokenService } from './mint/service.js';
 import { startMinting } from './mint/start.js';
-import { startProvisioner } from './ingest/meter-provisioner.js';
+import { brokerAccess, startProvisioner } from './ingest/meter-provisioner.js';
+import { createMeterRegistry } from './ingest/meter-registry.js';
 import { startEmbeddedPostgres } from './store/embedded.js';
 import { countStaleMeters } from './store/meters.js';
 import { migrate } from './store/migrate.js';
@@ -42,12 +43,6 @@ function testCrashHook(config: Config): ((step: string) => void) | undefined {
   return at ? (step) => void (step === at && process.kill(process.pid, 'SIGKILL')) : undefined;
 }
 
-/** Something started by the composition root; stopped in reverse order of starting. */
-interface Stoppable {
-  name: string;
-  stop(): Promise<void>;
-}
-
 /**
  * The composition root: config → database → broker/ingest → chain → jobs → API. Nothing else
  * wires components together. Stop runs in reverse: stop taking requests and messages, flush
@@ -55,7 +50,14 @@ interface Stoppable {
  */
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   const log = logger.child({ component: 'main' });
-  const started: Stoppable[] = [];
+  // Everything started here follows one contract (lib/component.ts): start(deps) → { stop() }.
+  const started: Array<{ name: string } & Started> = [];
+  /** Records a started part under a name; it is stopped in reverse order of starting. */
+  const track = async <S extends Started>(name: string, starting: Promise<S>): Promise<S> => {
+    const s = await starting;
+    started.push({ name, stop: () => s.stop() });
+    return s;
+  };
   const stopAll = async () => {
     for (const s of started.reverse()) {
       try {
@@ -77,13 +79,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     // 1. database
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, logger);
-      started.push({ name: 'embedded-postgres', stop: embedded.stop });
+      const embedded = await track('embedded-postgres', startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, logger }));
       databaseUrl = embedded.url;
     }
     await migrate(databaseUrl, logger);
     const pool = createPool(databaseUrl, config.PG_POOL_SIZE, logger, () => metrics.dbErrors.inc({ operation: 'idle' }));
-    started.push({ name: 'pg-pool', stop: () => pool.end() });
+    await track('pg-pool', Promise.resolve({ stop: () => pool.end() }));
     registerRegisterGauges(metrics.registry, pool);
 
     // One database probe for both /health/ready and the periodic gauge refresh below.
@@ -98,40 +99,37 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     // 2. ingest — pushed after the pool, so it stops before it: stop taking messages, commit and
     // acknowledge what is in flight, close the broker or subscriber; then the pool closes.
     // With MQTT_DYNSEC the gateway provisions meters in Mosquitto itself (before it subscribes).
-    const provisioner = await startProvisioner(config, logger);
-    if (provisioner) started.push({ name: 'meter-provisioner', stop: () => provisioner.close() });
-    const ingest = await startIngest(config, pool, metrics, logger);
-    started.push({ name: 'ingest', stop: ingest.stop });
+    const { provisioner } = await track('meter-provisioner', startProvisioner({ config, logger }));
+    const ingest = await track('ingest', startIngest({ config, pool, metrics, logger }));
     urls.mqtt = ingest.mqttUrl;
     readinessChecks.broker = () => ingest.brokerUp();
 
     // 3. chain and minting: SOLANA_RPC_URL, or the embedded LiteSVM ledger on 127.0.0.1:LEDGER_PORT
     // (state under DATA_DIR/ledger) — the same JSON-RPC client either way.
-    const chain = await connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) });
-    started.push({ name: 'chain', stop: chain.stop });
+    const chain = await track('chain', connectChain({ config, logger, ledger: 'start', onRpcError: (method) => metrics.chainRpcErrors.inc({ method }) }));
     if (chain.ledger) urls.ledger = chain.rpcUrl;
-    const minting = await startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) });
-    started.push({ name: 'minting', stop: minting.stop });
-    const tokenService = createTokenService(minting.minter, chain.payer, config.SOLANA_CLUSTER, {
-      balanceCacheMs: config.BALANCE_CACHE_MS, operatorMintMaxTokens: config.OPERATOR_MINT_MAX_TOKENS,
-    });
+    const minting = await track('minting', startMinting({ config, pool, metrics, logger, chain, onStep: testCrashHook(config) }));
 
     // 4. certificates, anchored through the same chain client
-    const erc = startErc({ pool, metrics, logger, chain: chain.client });
-    started.push({ name: 'erc', stop: erc.stop });
+    const erc = await track('erc', startErc({ pool, metrics, logger, chain: chain.client }));
+    // The meter registry service: the same one `gridmint meter …` uses, provisioning through the
+    // daemon's own dynsec connection.
+    const meters = createMeterRegistry({ pool, broker: brokerAccess(provisioner) });
 
     // 5. health gauges stay current without anyone calling /health/ready (alert rules read them);
     // broker_up needs no polling: ingest sets it on every broker/subscriber state change.
-    const probe = startProbe(15_000, [probeDatabase, async () => metrics.metersStale.set(await countStaleMeters(pool))]);
-    started.push({ name: 'probe', stop: async () => probe.stop() });
-    const gapProbe = startProbe(60_000, [
-      async () => {
-        const gaps = await countMissingIntervals(pool);
-        metrics.metersWithMissingIntervals.set(gaps.meters);
-        metrics.missingIntervals.set(gaps.intervals);
-      },
-    ]);
-    started.push({ name: 'gap probe', stop: async () => gapProbe.stop() });
+    await track('probe', startProbe({ name: 'health-probe', everyMs: 15_000, tasks: [probeDatabase, async () => metrics.metersStale.set(await countStaleMeters(pool))] }));
+    await track('gap probe', startProbe({
+      name: 'gap-probe',
+      everyMs: 60_000,
+      tasks: [
+        async () => {
+          const gaps = await countMissingIntervals(pool);
+          metrics.metersWithMissingIntervals.set(gaps.meters);
+          metrics.missingIntervals.set(gaps.intervals);
+        },
+      ],
+    }));
 
     // 6. HTTP API
     const readiness = {
@@ -146,9 +144,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         reading: (payload, meterId) => ingest.submitHttp(payload, meterId, 'readings'),
         ocmf: (payload, meterId) => ingest.submitHttp(payload, meterId, 'ocmf'),
       },
-      tokens: tokenService,
+      tokens: minting.tokens,
       erc: erc.service,
-      provisioner,
+      meters,
       metrics,
       readiness,
       limits: { publicPerMinute: config.RATE_LIMIT_PUBLIC_PER_MINUTE },
@@ -161,8 +159,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       writeRateLimit: config.RATE_LIMIT_WRITES_PER_MINUTE,
       trustProxy: config.HTTP_TRUST_PROXY,
     });
-    await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
-    started.push({ name: 'http', stop: () => app.close() });
+    await track('http', app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST }).then(() => ({ stop: () => app.close() })));
     const addr = app.server.address() as AddressInfo;
     urls.http = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     log.info({ urls }, 'gridmint gateway started');

@@ -1,5 +1,5 @@
 import type { ErcService } from '../erc/service.js';
-import type { MeterProvisioner } from '../ingest/meter-provisioner.js';
+import type { MeterRegistry } from '../ingest/meter-registry.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { TokenService } from '../mint/service.js';
 import type { Pool } from '../store/pool.js';
@@ -12,14 +12,14 @@ import type { Readiness } from './routes/system.js';
  * so a test builds only that part.
  */
 export interface ApiDeps {
-  /** read-only views (my readings, the meter list) and the admin meter routes */
+  /** read-only views (my readings) */
   pool: Pool;
+  /** meter registration and status: the service `gridmint meter …` uses too (provisions dynsec) */
+  meters: MeterRegistry;
   /** ingest: a raw payload into the pipeline, answered after its commit */
   submit: { reading: ReadingSubmitter; ocmf: ReadingSubmitter };
   tokens: TokenService;
   erc: ErcService;
-  /** Mosquitto dynamic security, when the gateway provisions meters there (MQTT_DYNSEC) */
-  provisioner: MeterProvisioner | null;
   metrics: Metrics;
   readiness: Readiness;
   limits: {

@@ -2,6 +2,8 @@ import { MINT_SIZE, TOKEN_PROGRAM_ID, createInitializeMint2Instruction, unpackAc
 import { Connection, Keypair, PublicKey, SystemProgram, Transaction, type Commitment, type Finality } from '@solana/web3.js';
 import type { Logger } from 'pino';
 import { ChainTxError, ChainUnavailableError, txErrorKind } from './errors.js';
+import { sleep } from '../lib/retry.js';
+import { MAX_AIRDROP_LAMPORTS } from './ledger/limits.js';
 import { extractMemo, memoInstruction } from './memo.js';
 import { deriveAta } from './tokens.js';
 
@@ -42,8 +44,6 @@ export type WaitOutcome =
 
 export type ChainClient = ReturnType<typeof createChainClient>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const AIRDROP_CHUNK = 100_000_000_000_000n; // the local ledger's faucet limit per request
 
 /** Production Solana client for any RPC endpoint (local ledger or a cluster). */
 export function createChainClient(o: ChainClientOptions) {
@@ -162,7 +162,8 @@ export function createChainClient(o: ChainClientOptions) {
 
   return {
     connection,
-    payer: payer.publicKey,
+    /** the fee payer's and mint authority's address (the Keypair itself stays in here and in mint/) */
+    authority: payer.publicKey,
     isLocal: o.isLocal ?? false,
     getLatestBlockhash,
     getBlockHeight,
@@ -179,7 +180,7 @@ export function createChainClient(o: ChainClientOptions) {
       if (bal >= minLamports) return bal;
       if (!o.isLocal) throw new Error(`payer ${payer.publicKey.toBase58()} holds ${bal} lamports, needs ${minLamports}: fund it`);
       while (bal < minLamports) {
-        const want = minLamports - bal < AIRDROP_CHUNK ? minLamports - bal : AIRDROP_CHUNK;
+        const want = minLamports - bal < MAX_AIRDROP_LAMPORTS ? minLamports - bal : MAX_AIRDROP_LAMPORTS;
         const { lastValidBlockHeight } = await getLatestBlockhash();
         const sig = await call('requestAirdrop', () => connection.requestAirdrop(payer.publicKey, Number(want)));
         const r = await waitForSignature(sig, lastValidBlockHeight);

@@ -33,7 +33,7 @@ export async function withDatabase<T>(
   let url = ctx.config.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!url) {
-    const embedded = await startEmbeddedPostgres(ctx.config.DATA_DIR, ctx.config.EMBEDDED_PG_PORT, ctx.logger);
+    const embedded = await startEmbeddedPostgres({ dataDir: ctx.config.DATA_DIR, port: ctx.config.EMBEDDED_PG_PORT, logger: ctx.logger });
     url = embedded.url;
     if (embedded.owned) stopEmbedded = embedded.stop;
   }

@@ -1,24 +1,30 @@
-import { provisionerFor, type MeterProvisioner } from '../ingest/meter-provisioner.js';
+import { brokerAccessOnce } from '../ingest/meter-provisioner.js';
+import { createMeterRegistry, type BrokerUpdate, type MeterRegistry, type Refusal } from '../ingest/meter-registry.js';
+import type { Pool } from '../store/pool.js';
 import { CliError, type CliContext } from './context.js';
 
 /**
- * Applies a registry change to Mosquitto's dynamic security plugin when MQTT_DYNSEC is on (after
- * the registry write: the registry stays the source of truth). Without it, nothing to do: the
- * embedded broker reads the registry, a password-file broker needs `meter passwd-file` + SIGHUP.
+ * The meter registry service for one command: the same service the admin API uses, reaching
+ * Mosquitto's dynamic security (MQTT_DYNSEC) with a connection of its own for each change. Without
+ * it, nothing to provision: the embedded broker reads the registry, a password-file broker needs
+ * `meter passwd-file` + SIGHUP.
  */
-export async function provisionBroker(ctx: CliContext, meterId: string, what: string, fn: (p: MeterProvisioner) => Promise<void>): Promise<boolean> {
-  let p: Awaited<ReturnType<typeof provisionerFor>> = null;
-  try {
-    p = await provisionerFor(ctx.config, ctx.logger);
-    if (!p) return false;
-    await fn(p);
-    return true;
-  } catch (err) {
+export function meterRegistry(ctx: CliContext, pool: Pool): MeterRegistry {
+  return createMeterRegistry({ pool, broker: brokerAccessOnce(ctx.config, ctx.logger) });
+}
+
+/** A registry refusal as the flag that caused it. */
+export function refusalError(r: Refusal): CliError {
+  return new CliError(`--${r.field.replaceAll('_', '-')}: ${r.message}`, 'invalid_argument');
+}
+
+/** True when the broker has the change; an error when it should have but does not (the registry write stands). */
+export function brokerUpdated(meterId: string, what: string, b: BrokerUpdate): boolean {
+  if (b.error) {
     throw new CliError(
-      `meter ${meterId}: ${what} is recorded, but the broker was not updated (${(err as Error).message}); repeat the command once the broker answers`,
+      `meter ${meterId}: ${what} is recorded, but the broker was not updated (${b.error.message}); repeat the command once the broker answers`,
       'broker_not_updated',
     );
-  } finally {
-    await p?.close().catch(() => {});
   }
+  return b.updated;
 }

@@ -39,7 +39,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const key of keys) {
     const raw = env[key];
     if (raw === undefined) continue;
-    const nullable = (configSchema.properties[key].type as readonly string[]).includes?.('null');
+    const type = (configSchema.properties[key] as { type?: unknown }).type;
+    const nullable = Array.isArray(type) && type.includes('null');
     // An empty variable means "not set" for nullable keys, e.g. DATABASE_URL= selects the embedded database.
     out[key] = raw === '' && nullable ? null : raw;
   }
@@ -154,5 +155,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   problems.push(...crossChecks(merged, sources, failed));
   if (problems.length === 1) throw new ConfigError(`config: ${problems[0]}`);
   if (problems.length > 1) throw new ConfigError(`config: ${problems.length} problems: ${problems.join('; ')}`);
-  return Object.freeze(merged as unknown as Config);
+  // validate() has just proved merged is a Config (coerced in place); the type guard does not
+  // narrow a Record, hence the one assertion.
+  return Object.freeze(merged as Config);
 }

@@ -32,13 +32,6 @@ export function baseUnitsToKwh(units: bigint): string {
   return `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
 }
 
-/** Sum of decimal strings (e.g. NUMERIC values from Postgres) in base units. */
-export function sumKwh(values: Iterable<string>): bigint {
-  let total = 0n;
-  for (const v of values) total += kwhToBaseUnits(normaliseNumeric(v));
-  return total;
-}
-
 /** Postgres renders NUMERIC(20,9) with trailing zeros ("1.500000000"); both forms parse. */
 function normaliseNumeric(v: string): string {
   return v.includes('.') ? v.replace(/0+$/, '').replace(/\.$/, '') : v;

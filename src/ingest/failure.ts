@@ -1,4 +1,5 @@
 import { createBackoff } from '../lib/backoff.js';
+import { sleep } from '../lib/retry.js';
 
 /**
  * What kind of failure an ingest step hit, which decides what happens to the messages involved:
@@ -85,7 +86,6 @@ export interface RetryHooks {
   databaseAnswers(): Promise<boolean>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The retry policy of every ingest step: transient failures wait with backoff (100 ms → 5 s) and

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
@@ -12,7 +13,7 @@ import type { Channel } from './formats/index.js';
 import type { IngestMessage } from './types.js';
 import { Verifier } from './verifier.js';
 
-export interface Ingest {
+export interface Ingest extends Started {
   /** mqtt:// URL meters use: the embedded broker's real address, or MQTT_URL */
   mqttUrl: string;
   /** the broker side is taking messages (embedded listening / subscriber subscribed) */
@@ -22,7 +23,6 @@ export interface Ingest {
    * (e.g. shutdown), null when there is no room. `meterId`: the meter the body names (null: none).
    */
   submitHttp(payload: Buffer, meterId: string | null, channel: Channel): Promise<Outcome | Error | null>;
-  stop(): Promise<void>;
 }
 
 /**
@@ -42,7 +42,7 @@ async function refuseClientIdsOfMeters(pool: Pool, prefix: string, connections: 
  * when MQTT_URL is null, else a pipelined subscriber on the external broker). stop(): stop taking
  * messages, flush and acknowledge what is in flight, then close the broker/subscriber.
  */
-export async function startIngest(config: Config, pool: Pool, metrics: Metrics, logger: Logger): Promise<Ingest> {
+export async function startIngest({ config, pool, metrics, logger }: { config: Config; pool: Pool; metrics: Metrics; logger: Logger }): Promise<Ingest> {
   const cache = new MeterCache(pool);
   const verifier = new Verifier(config.INGEST_VERIFY_WORKERS, logger.child({ component: 'verifier' }));
   const pipeline = new IngestPipeline(pool, cache, verifier, metrics, logger, {

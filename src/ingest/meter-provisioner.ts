@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
+import { AGAIN, retry, sleep } from '../lib/retry.js';
 import type { Config } from '../config/load.js';
 import { connectDynsec, DynsecError, type DynsecClient, type DynsecCommand } from './dynsec.js';
 
@@ -81,14 +83,14 @@ export function createDynsecProvisioner(client: DynsecClient, logger: Logger): M
       // Changing an account's roles disconnects it, this connection included: the answer is lost,
       // so send, let the client reconnect, and look again.
       await client.send([{ command: 'addClientRole', username, rolename: GATEWAY_ROLE }]);
-      for (let i = 0; ; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        try {
-          if (await hasRole()) break;
-        } catch (err) {
-          if (i >= 20) throw err;
-        }
-      }
+      // Up to 21 looks, 200 ms apart (first one after the reconnect has had 200 ms).
+      await sleep(200);
+      await retry(async () => ((await hasRole()) ? true : AGAIN), {
+        attempts: 21,
+        backoff: { initialMs: 200, maxMs: 200 },
+        retryable: () => true,
+        exhausted: () => new DynsecError('addClientRole', `the broker did not grant ${GATEWAY_ROLE} to ${username}`),
+      });
       log.info({ username, role: GATEWAY_ROLE }, 'gateway role granted in the broker');
     },
     close: () => client.close(),
@@ -107,13 +109,48 @@ export async function provisionerFor(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_
 }
 
 /**
+ * How the meter registry reaches the broker: runs `fn` with a provisioner and resolves true, or
+ * resolves false when this configuration has none (embedded broker, password-file broker);
+ * rejects when the broker could not be updated.
+ */
+export type BrokerAccess = (fn: (p: MeterProvisioner) => Promise<void>) => Promise<boolean>;
+
+/** The daemon's access: its long-lived provisioner (from startProvisioner), or none. */
+export function brokerAccess(p: MeterProvisioner | null): BrokerAccess {
+  return async (fn) => {
+    if (!p) return false;
+    await fn(p);
+    return true;
+  };
+}
+
+/** One command's access (CLI): connects as the dynsec admin for each use and closes again. */
+export function brokerAccessOnce(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD'>, logger: Logger): BrokerAccess {
+  return async (fn) => {
+    let p: Awaited<ReturnType<typeof provisionerFor>> = null;
+    try {
+      p = await provisionerFor(config, logger);
+      if (!p) return false;
+      await fn(p);
+      return true;
+    } finally {
+      await p?.close().catch(() => {});
+    }
+  };
+}
+
+/**
  * Daemon start-up with MQTT_DYNSEC: connect as the dynsec admin and make sure the gateway's own
  * account may consume readings before the subscriber connects. A broker that does not answer
- * dynsec commands fails the start: the operator asked for self-provisioning.
+ * dynsec commands fails the start: the operator asked for self-provisioning. Without MQTT_DYNSEC
+ * (or with the embedded broker) `provisioner` is null and stop() does nothing.
  */
-export async function startProvisioner(config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_SHARE_GROUP'>, logger: Logger) {
+export async function startProvisioner({ config, logger }: {
+  config: Pick<Config, 'MQTT_DYNSEC' | 'MQTT_URL' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_SHARE_GROUP'>;
+  logger: Logger;
+}): Promise<Started & { provisioner: MeterProvisioner | null }> {
   const p = await provisionerFor(config, logger);
-  if (!p) return null;
+  if (!p) return { provisioner: null, stop: async () => {} };
   const username = config.MQTT_USERNAME ?? decodeURIComponent(new URL(config.MQTT_URL!).username);
   try {
     await p.ensureGatewayRole(username, config.MQTT_SHARE_GROUP);
@@ -121,5 +158,5 @@ export async function startProvisioner(config: Pick<Config, 'MQTT_DYNSEC' | 'MQT
     await p.close().catch(() => {});
     throw err;
   }
-  return p;
+  return { provisioner: p, stop: () => p.close() };
 }

@@ -4,7 +4,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { recordedTotals, walletMintedKwh } from '../store/mint-audit.js';
 import { listOperatorMints, type AuditedOperatorMint } from '../store/operator-mints.js';
 import type { Pool } from '../store/pool.js';
-import type { MintDeps } from './settle.js';
+import type { MintDeps } from './deps.js';
 
 export interface SupplyCheck {
   supply: bigint;

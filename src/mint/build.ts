@@ -1,4 +1,3 @@
-import type { Keypair } from '@solana/web3.js';
 import type pg from 'pg';
 import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
 import { buildMintTransactions, deriveAta, type BuiltMintTx } from '../chain/tokens.js';
@@ -6,12 +5,8 @@ import { buildMintTransactionsV0 } from '../chain/tokens-v0.js';
 import { stillClaimable } from '../store/mint-readings.js';
 import { recordOutbox, type NewOutboxTx } from '../store/outbox.js';
 import { planBatch, type WalletPlan } from './plan.js';
-import type { MintDeps, Tracked } from './settle.js';
-
-export interface BuildTarget {
-  mintAddress: string;
-  payer: Keypair;
-}
+import type { MintDeps, MintTarget } from './deps.js';
+import type { Tracked } from './settle.js';
 
 /**
  * Signs the transactions for `wallets` against a fresh blockhash and records them in the outbox
@@ -20,7 +15,7 @@ export interface BuildTarget {
  */
 export async function buildAndRecord(
   d: MintDeps,
-  target: BuildTarget,
+  target: MintTarget,
   wallets: WalletPlan[],
   kind: 'readings' | 'operator',
   extra?: (client: pg.PoolClient, ids: string[]) => Promise<void>,
@@ -85,7 +80,7 @@ async function usableTables(d: MintDeps, mint: string, existing: ReadonlySet<str
  * buildAndRecord for readings, rebuilt from what is still claimable when it loses a race with a
  * concurrent claim (mint-from-reading). Returns [] if nothing is left.
  */
-export async function recordReadingsGroup(d: MintDeps, target: BuildTarget, group: WalletPlan[], attempts = 3): Promise<Tracked[]> {
+export async function recordReadingsGroup(d: MintDeps, target: MintTarget, group: WalletPlan[], attempts = 3): Promise<Tracked[]> {
   let wallets = group;
   for (let i = 0; i < attempts && wallets.length > 0; i++) {
     const rows = await buildAndRecord(d, target, wallets, 'readings');

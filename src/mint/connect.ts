@@ -2,12 +2,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Keypair } from '@solana/web3.js';
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
 import { createChainClient, type ChainClient } from '../chain/client.js';
 import { loadOrCreateKeypair } from '../chain/keys.js';
 import type { LocalLedger } from '../chain/ledger/index.js';
 import type { Config } from '../config/load.js';
 
-export interface ChainConnection {
+export interface ChainConnection extends Started {
   client: ChainClient;
   /** fee payer and mint authority */
   payer: Keypair;
@@ -15,7 +16,6 @@ export interface ChainConnection {
   cluster: string;
   /** the embedded ledger when this process started it (and so stops it) */
   ledger: LocalLedger | null;
-  stop(): Promise<void>;
 }
 
 type ChainConfig = Pick<Config, 'DATA_DIR' | 'SOLANA_RPC_URL' | 'SOLANA_CLUSTER' | 'LEDGER_PORT' | 'MINT_AUTHORITY_KEYPAIR'>;

@@ -11,6 +11,7 @@ import {
   type NewLookupTableOp,
 } from '../store/lookup-tables.js';
 import type { Pool } from '../store/pool.js';
+import { sleep } from '../lib/retry.js';
 
 export interface LookupTablesOptions {
   pool: Pool;
@@ -30,7 +31,6 @@ interface PendingOp {
   lastValidBlockHeight: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The minter's address lookup tables: token accounts it mints to are added to tables it owns, so

@@ -1,5 +1,6 @@
 import type { Keypair } from '@solana/web3.js';
 import { baseUnitsToKwh } from '../domain/kwh.js';
+import { AGAIN, retry } from '../lib/retry.js';
 import { selectMintCandidates } from '../store/mint-readings.js';
 import { listUnresolved } from '../store/outbox.js';
 import { getTokenMint, type TokenMintRow } from '../store/token-mint.js';
@@ -9,8 +10,11 @@ import { createLookupTables } from './lookup-tables.js';
 import { refreshUnmintedGauges } from './gauges.js';
 import { withMintLock } from './lock.js';
 import { chunkWallets, planBatch } from './plan.js';
-import { sendAll, settle, tracked, type MintDeps, type SettleReport, type Tracked } from './settle.js';
+import type { MintDeps, MintTarget } from './deps.js';
+import { sendAll, settle, tracked, type SettleReport, type Tracked } from './settle.js';
 import { LOCAL_FUNDING_LAMPORTS, resolveMint } from './token.js';
+import { operatorMint, type OperatorMintRequest } from './operator.js';
+import { mintOneReading } from './single.js';
 
 export interface MinterOptions extends Omit<MintDeps, 'isStopping' | 'lookupTables'> {
   payer: Keypair;
@@ -68,6 +72,8 @@ export function createMinter(o: MinterOptions) {
     mint ??= await resolveMint({ pool: o.pool, chain: o.chain, configuredMint: o.configuredMint, cluster: o.cluster, logger: o.logger, create });
     return mint;
   };
+  /** What single and operator mints are built for: the recorded mint (never created here) and its signer. */
+  const target = async (): Promise<MintTarget> => ({ mintAddress: (await mintRow(false)).mint_address, payer: o.payer });
 
   /** One look at every unresolved outbox row: resolve what the chain can decide now, re-send the rest. */
   const reconcilePass = async (): Promise<{ report: SettleReport; open: Tracked[] }> => {
@@ -133,7 +139,10 @@ export function createMinter(o: MinterOptions) {
   const withLock = async (fn: () => Promise<void>): Promise<boolean> => (await withMintLock(o.pool, fn)).acquired;
 
   return {
-    deps: d,
+    /** Mints one stored reading now, through the batch's outbox path (outside the batch lock). */
+    mintReading: async (readingId: string, wallet: string) => mintOneReading(d, await target(), readingId, wallet),
+    /** An admin's operator mint, idempotent by its key (operator.ts). */
+    operatorMint: async (req: OperatorMintRequest) => operatorMint(d, await target(), req),
     /** Runs one batch now; resolves 'skipped' if a run is in progress here or on another gateway. */
     run(trigger = 'manual'): Promise<RunReport> {
       if (stopping) return Promise.resolve({ ...emptyReport(trigger), result: 'skipped' });
@@ -154,14 +163,14 @@ export function createMinter(o: MinterOptions) {
     },
     /** The recorded mint (created under the lock if none exists yet). */
     async ensureMint(): Promise<TokenMintRow> {
-      // Another gateway holding the lock may be creating the mint right now: wait for its record.
-      for (let attempt = 0; !mint; attempt++) {
+      // Another gateway holding the lock may be creating the mint right now: wait for its record
+      // (every 500 ms; after 21 tries mintRow(false) says what is missing).
+      if (mint) return mint;
+      return retry(async (attempt) => {
         const got = await withLock(async () => void (await mintRow(true)));
-        if (got || attempt >= 20) return mintRow(false);
-        if (await getTokenMint(o.pool)) return mintRow(false);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      return mint;
+        if (got || attempt >= 20 || (await getTokenMint(o.pool))) return mintRow(false);
+        return AGAIN;
+      }, { backoff: { initialMs: 500, maxMs: 500 } });
     },
     mintRow,
     async stop(): Promise<void> {

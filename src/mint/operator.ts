@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import { baseUnitsToKwh, kwhToBaseUnits, U64_MAX } from '../domain/kwh.js';
+import { backoffDelay } from '../lib/backoff.js';
+import { sleep } from '../lib/retry.js';
 import {
   findByIdempotencyKey,
   insertOperatorMint,
@@ -9,8 +11,8 @@ import {
   storeKeyedResponse,
   type KeyedOperatorMint,
 } from '../store/operator-mints.js';
-import { buildAndRecord, type BuildTarget } from './build.js';
-import type { MintDeps } from './settle.js';
+import { buildAndRecord } from './build.js';
+import type { MintDeps, MintTarget } from './deps.js';
 import { sendAndSettle, type SingleMintResult } from './single.js';
 
 export interface OperatorMintRequest {
@@ -52,7 +54,7 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.c
  * nothing, and then answers with the first one's mint. A key whose transaction provably minted
  * nothing (failed/expired) is released, so retrying it mints.
  */
-export async function operatorMint(d: MintDeps, target: BuildTarget, req: OperatorMintRequest, deadlineMs = 60_000): Promise<OperatorMintResult> {
+export async function operatorMint(d: MintDeps, target: MintTarget, req: OperatorMintRequest, deadlineMs = 60_000): Promise<OperatorMintResult> {
   const units = kwhToBaseUnits(req.amountKwh);
   if (units <= 0n || units > U64_MAX) throw new DomainError('invalid_amount', 'amount must be > 0 and fit a u64 in base units');
   if (units > req.maxBaseUnits) {
@@ -89,7 +91,7 @@ export async function operatorMint(d: MintDeps, target: BuildTarget, req: Operat
     // With the same key that is a concurrent send of this request (the next look replays it); with
     // another key it is a second mint of the same amount, which must wait for a fresh blockhash.
     if (!rows) {
-      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      await sleep(backoffDelay(attempt, { initialMs: 250, maxMs: 1_000 }));
       continue;
     }
     d.logger.info(

@@ -1,4 +1,4 @@
-import { PublicKey } from '@solana/web3.js';
+import { isValidPublicKey } from '../domain/keys.js';
 import { numericToBaseUnits, U64_MAX } from '../domain/kwh.js';
 import type { MintCandidate } from '../store/mint-readings.js';
 
@@ -15,14 +15,6 @@ export interface BatchPlan {
   skipped: { id: string; reason: string }[];
 }
 
-function isPublicKey(s: string): boolean {
-  try {
-    return new PublicKey(s).toBase58() === s;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Aggregates readings per wallet in exact base units (NUMERIC string → bigint, never a float).
  * Wallet order is first appearance, i.e. oldest reading first, so lag is worked off in order.
@@ -33,7 +25,7 @@ export function planBatch(readings: readonly MintCandidate[]): BatchPlan {
   const valid = new Map<string, boolean>();
   for (const r of readings) {
     let ok = valid.get(r.wallet_address);
-    if (ok === undefined) valid.set(r.wallet_address, (ok = isPublicKey(r.wallet_address)));
+    if (ok === undefined) valid.set(r.wallet_address, (ok = isValidPublicKey(r.wallet_address)));
     if (!ok) {
       skipped.push({ id: r.id, reason: 'wallet_address is not a valid public key' });
       continue;

@@ -1,27 +1,43 @@
-import { PublicKey, type Keypair } from '@solana/web3.js';
+import type { ChainClient } from '../chain/client.js';
+import { isValidPublicKey } from '../domain/keys.js';
 import { DomainError } from '../domain/errors.js';
 import { listUnminted } from '../store/mint-readings.js';
-import { createBalanceCache } from './balance-cache.js';
+import type { Pool } from '../store/pool.js';
+import { createBalanceCache, type BalanceCache } from './balance-cache.js';
 import type { Minter, RunReport } from './minter.js';
-import { operatorMint, type OperatorMintRequest } from './operator.js';
-import { mintOneReading } from './single.js';
+import type { OperatorMintRequest } from './operator.js';
 import { MintSetupError } from './token.js';
+
+export interface TokenServiceDeps {
+  minter: Pick<Minter, 'run' | 'mintRow' | 'mintReading' | 'operatorMint'>;
+  /** chain reads only: balances and the mint's on-chain state */
+  chain: Pick<ChainClient, 'getTokenBalance' | 'getMintInfo'>;
+  pool: Pool;
+  cluster: string;
+  /** BALANCE_CACHE_MS > 0: balances served from memory (the minter invalidates what it mints) */
+  balances: BalanceCache | null;
+  /** OPERATOR_MINT_MAX_TOKENS */
+  operatorMintMaxTokens: number;
+}
+
+/**
+ * BALANCE_CACHE_MS as a balance cache on the minter's mint (null for 0: every request asks the
+ * chain). The minter must be told to invalidate what it mints (its onMinted). The cache reads
+ * lazily, so the minter may be created after it.
+ */
+export function tokenBalanceCache(o: { minter: () => Pick<Minter, 'mintRow'>; chain: Pick<ChainClient, 'getTokenBalances'>; maxAgeMs: number }): BalanceCache | null {
+  if (o.maxAgeMs <= 0) return null;
+  return createBalanceCache({ maxAgeMs: o.maxAgeMs, read: async (wallets) => o.chain.getTokenBalances((await o.minter().mintRow(false)).mint_address, wallets) });
+}
 
 /**
  * What the HTTP API needs from minting, as one object main.ts hands to the token routes. A chain
  * outage stays an error (ChainUnavailableError, which the API answers 503 `chain_unavailable`),
  * so no caller can turn an unreachable chain into a balance of 0.
  */
-export function createTokenService(minter: Minter, payer: Keypair, cluster: string, opts: { balanceCacheMs?: number; operatorMintMaxTokens?: number } = {}) {
-  const d = minter.deps;
-  const operatorMax = BigInt(opts.operatorMintMaxTokens ?? 1000) * 1_000_000_000n;
-  const target = async () => ({ mintAddress: (await minter.mintRow(false)).mint_address, payer });
-  const cacheMs = opts.balanceCacheMs ?? 0;
-  const balances = cacheMs > 0
-    ? createBalanceCache({ maxAgeMs: cacheMs, read: async (wallets) => d.chain.getTokenBalances((await target()).mintAddress, wallets) })
-    : null;
-  // Every mint this gateway confirms drops its wallets' cached balances (settle calls this).
-  if (balances) d.onMinted = (wallets) => balances.invalidate(wallets);
+export function createTokenService(deps: TokenServiceDeps) {
+  const { minter, chain, balances } = deps;
+  const operatorMax = BigInt(deps.operatorMintMaxTokens) * 1_000_000_000n;
 
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -33,37 +49,32 @@ export function createTokenService(minter: Minter, payer: Keypair, cluster: stri
   };
 
   const validWallet = (w: string) => {
-    try {
-      if (new PublicKey(w).toBase58() === w) return;
-    } catch {
-      /* falls through */
-    }
-    throw new DomainError('invalid_wallet', `${w} is not a valid Solana public key`);
+    if (!isValidPublicKey(w)) throw new DomainError('invalid_wallet', `${w} is not a valid Solana public key`);
   };
 
   return {
-    mintReading: (readingId: string, wallet: string) => guard(async () => mintOneReading(d, await target(), readingId, wallet)),
+    mintReading: (readingId: string, wallet: string) => guard(() => minter.mintReading(readingId, wallet)),
     operatorMint: (req: Omit<OperatorMintRequest, 'maxBaseUnits'>) =>
       guard(async () => {
         validWallet(req.wallet);
-        return operatorMint(d, await target(), { ...req, maxBaseUnits: operatorMax });
+        return minter.operatorMint({ ...req, maxBaseUnits: operatorMax });
       }),
     runBatch: (trigger: string): Promise<RunReport> => minter.run(trigger),
     balance: (wallet: string) =>
       guard(async () => {
         validWallet(wallet);
         if (balances) return balances.get(wallet);
-        const { mintAddress } = await target();
-        return { baseUnits: await d.chain.getTokenBalance(mintAddress, wallet), at: new Date() };
+        const { mint_address } = await minter.mintRow(false);
+        return { baseUnits: await chain.getTokenBalance(mint_address, wallet), at: new Date() };
       }),
     info: () =>
       guard(async () => {
         const row = await minter.mintRow(false);
-        const info = await d.chain.getMintInfo(row.mint_address);
+        const info = await chain.getMintInfo(row.mint_address);
         if (!info) throw new DomainError('mint_not_ready', `mint ${row.mint_address} is not on this chain`);
-        return { mint: row.mint_address, decimals: info.decimals, supply: info.supply, mintAuthority: info.mintAuthority, cluster };
+        return { mint: row.mint_address, decimals: info.decimals, supply: info.supply, mintAuthority: info.mintAuthority, cluster: deps.cluster };
       }),
-    unminted: (limit: number, offset: number) => listUnminted(d.pool, limit, offset),
+    unminted: (limit: number, offset: number) => listUnminted(deps.pool, limit, offset),
   };
 }
 

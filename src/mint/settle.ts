@@ -1,32 +1,9 @@
-import type { Logger } from 'pino';
-import type { ChainClient } from '../chain/client.js';
 import { ChainTxError, ChainUnavailableError } from '../chain/errors.js';
 import { kwhMetricValue } from '../domain/kwh.js';
 import { createBackoff } from '../lib/backoff.js';
-import type { Metrics } from '../metrics/registry.js';
-import type { LookupTables } from './lookup-tables.js';
+import { sleep } from '../lib/retry.js';
 import { confirmOutbox, markSent, releaseOutbox, type OutboxRow } from '../store/outbox.js';
-import type { Pool } from '../store/pool.js';
-
-/** Points where a test can make the minter "crash" (throw) to prove recovery from each one. */
-export type MintStep = 'recorded' | 'sent' | 'finalized' | 'table-create-recorded' | 'table-extend-recorded';
-export interface MintHooks {
-  step?(step: MintStep, outboxIds: string[]): void | Promise<void>;
-}
-
-export interface MintDeps {
-  pool: Pool;
-  chain: ChainClient;
-  metrics: Metrics;
-  logger: Logger;
-  hooks?: MintHooks;
-  /** set by stop(): loops give up waiting and leave rows for the next reconcile */
-  isStopping?: () => boolean;
-  /** v0 packing through the minter's lookup tables; absent = legacy transactions only */
-  lookupTables?: LookupTables | null;
-  /** told the wallets of every mint transaction this process confirms (balance cache) */
-  onMinted?: (wallets: string[]) => void;
-}
+import type { MintDeps } from './deps.js';
 
 /** An unresolved outbox row as the settle loop tracks it. */
 export interface Tracked {
@@ -63,7 +40,6 @@ export interface SettleReport {
   signatures: Map<string, 'confirmed' | 'expired' | 'failed'>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Sends one recorded transaction (the stored bytes, so always the same signature). A refusal is

@@ -1,8 +1,9 @@
 import { DomainError, notFound } from '../domain/errors.js';
 import { getReadingMintState } from '../store/mint-readings.js';
-import { buildAndRecord, type BuildTarget } from './build.js';
+import { buildAndRecord } from './build.js';
+import type { MintDeps, MintTarget } from './deps.js';
 import { planBatch } from './plan.js';
-import { sendAll, settle, type MintDeps, type Tracked } from './settle.js';
+import { sendAll, settle, type Tracked } from './settle.js';
 
 export interface SingleMintResult {
   /** 'pending' when the deadline passed before finality; the next reconcile finishes it */
@@ -30,7 +31,7 @@ export async function sendAndSettle(d: MintDeps, rows: Tracked[], baseUnits: big
  * Mints one reading now through the same outbox path as the batch: claim in the outbox row,
  * commit, send, poll. A reading claimed by a pending batch (or minted already) is a 409.
  */
-export async function mintOneReading(d: MintDeps, target: BuildTarget, readingId: string, wallet: string, deadlineMs = 60_000): Promise<SingleMintResult> {
+export async function mintOneReading(d: MintDeps, target: MintTarget, readingId: string, wallet: string, deadlineMs = 60_000): Promise<SingleMintResult> {
   const r = await getReadingMintState(d.pool, readingId);
   if (!r) throw notFound(`reading ${readingId}`);
   if (r.wallet_address !== wallet) throw new DomainError('wallet_mismatch', `reading ${readingId} belongs to another wallet`);

@@ -1,19 +1,22 @@
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import type { ChainConnection } from './connect.js';
 import { startGaugeRefresh } from './gauges.js';
 import { createMinter, type Minter } from './minter.js';
-import type { MintHooks } from './settle.js';
+import { createTokenService, tokenBalanceCache, type TokenService } from './service.js';
+import type { MintHooks } from './deps.js';
 import { scheduleMinting } from './schedule.js';
 import { MintSetupError } from './token.js';
 
 type MinterConfig = Pick<Config, 'MINT_ADDRESS' | 'SOLANA_CLUSTER' | 'MINT_MAX_READINGS_PER_RUN'> & Partial<Pick<Config, 'MINT_TX_FORMAT'>>;
 
-export interface Minting {
+export interface Minting extends Started {
   minter: Minter;
-  stop(): Promise<void>;
+  /** what the token routes call */
+  tokens: TokenService;
 }
 
 /** The minter for this config and chain connection: one mapping, shared by the daemon and the CLI. */
@@ -51,26 +54,40 @@ export async function startMinting(o: {
   chain: ChainConnection;
   /** test hook: called at each named step of a mint run */
   onStep?: (step: string) => void;
-  onMinted?: (wallets: string[]) => void;
 }): Promise<Minting> {
   const { config, chain, metrics } = o;
   const log = o.logger.child({ component: 'mint' });
-  const minter = createConfiguredMinter({ ...o, hooks: o.onStep ? { step: o.onStep } : undefined });
+  // Balances served from memory (BALANCE_CACHE_MS > 0); every mint this gateway confirms drops
+  // its wallets' entries.
+  const balances = tokenBalanceCache({ minter: () => minter, chain: chain.client, maxAgeMs: config.BALANCE_CACHE_MS });
+  const minter = createConfiguredMinter({
+    ...o,
+    hooks: o.onStep ? { step: o.onStep } : undefined,
+    onMinted: balances ? (wallets) => balances.invalidate(wallets) : undefined,
+  });
+  const tokens = createTokenService({
+    minter, chain: chain.client, pool: o.pool, cluster: config.SOLANA_CLUSTER, balances, operatorMintMaxTokens: config.OPERATOR_MINT_MAX_TOKENS,
+  });
   try {
     const mint = await minter.ensureMint();
     await minter.reconcile();
     log.info({ mint: mint.mint_address, cluster: mint.cluster }, 'minting ready');
   } catch (err) {
-    if (err instanceof MintSetupError) throw err;
+    if (err instanceof MintSetupError) {
+      balances?.stop();
+      throw err;
+    }
     log.error({ err }, 'chain not reachable at start-up; mint runs will retry');
   }
   const gauges = startGaugeRefresh(o.pool, metrics, () => chain.client.getBlockHeight());
   const job = config.MINT_ENABLED ? scheduleMinting(minter, config.MINT_SCHEDULE, o.logger) : null;
   return {
     minter,
+    tokens,
     async stop() {
       await gauges.stop();
       await (job ? job.stop() : minter.stop());
+      balances?.stop();
     },
   };
 }

@@ -36,7 +36,7 @@ export async function resolveMint(o: {
   create: boolean;
 }): Promise<TokenMintRow> {
   const log = o.logger.child({ component: 'token' });
-  const authority = o.chain.payer.toBase58();
+  const authority = o.chain.authority.toBase58();
   const genesis = await o.chain.getGenesisHash();
   const recorded = await getTokenMint(o.pool);
   if (recorded) {

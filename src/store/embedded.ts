@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { Started } from '../lib/component.js';
 import { readOrCreateSecret } from '../data-dir.js';
 import { EmbeddedPostgresError } from './embedded-errors.js';
 import { placeEmbeddedPostgres, type PlacementOptions } from './embedded-placement.js';
@@ -11,11 +12,10 @@ import { pgTypes } from './pool.js';
 
 export { EmbeddedPostgresError } from './embedded-errors.js';
 
-export interface EmbeddedDatabase {
+export interface EmbeddedDatabase extends Started {
   url: string;
   /** true when this process started the server (and so must stop it) */
   owned: boolean;
-  stop(): Promise<void>;
 }
 
 const DB_NAME = 'gridmint';
@@ -47,7 +47,13 @@ function runningPort(dir: string): number | null {
  * binaries are copied once and the cluster lives under /var/lib/gridmint-postgres (DATA_DIR/pg
  * then links to it). Every failure is an EmbeddedPostgresError with a one-line message.
  */
-export async function startEmbeddedPostgres(dataDirSetting: string, port: number, logger: Logger, opts: PlacementOptions = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres({ dataDir: dataDirSetting, port, logger, placement: opts = {} }: {
+  /** DATA_DIR (relative to the working directory or absolute) */
+  dataDir: string;
+  port: number;
+  logger: Logger;
+  placement?: PlacementOptions;
+}): Promise<EmbeddedDatabase> {
   // Absolute: initdb and postgres run with their binaries' directory as cwd, so the default
   // DATA_DIR (./data) must not reach them relative.
   const dataDir = resolve(dataDirSetting);

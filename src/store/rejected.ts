@@ -51,24 +51,3 @@ function detailOf(x: QuarantineRow): string | null {
   if (x.raw.length <= QUARANTINE_RAW_MAX) return detail;
   return `${detail ?? ''} (raw truncated to ${QUARANTINE_RAW_MAX} of ${x.raw.length} bytes)`.trim();
 }
-
-export interface QuarantinedMessage {
-  id: string;
-  source: string;
-  topic: string;
-  meter_id: string | null;
-  raw: Buffer;
-  raw_size: number;
-  reason: string;
-  detail: string | null;
-  received_at: Date;
-}
-
-export async function listQuarantine(db: pg.Pool, opts: { meterId?: string; limit?: number } = {}): Promise<QuarantinedMessage[]> {
-  const r = await db.query<QuarantinedMessage>(
-    `SELECT id, source, topic, meter_id, raw, raw_size, reason, detail, received_at FROM rejected_readings
-     WHERE $1::text IS NULL OR meter_id = $1 ORDER BY id DESC LIMIT $2`,
-    [opts.meterId ?? null, opts.limit ?? 100],
-  );
-  return r.rows;
-}

@@ -9,6 +9,8 @@ import { myReadingsRoutes } from '../../src/api/routes/my-readings.js';
 import { createAnchorJob, type AnchorJob } from '../../src/erc/anchor.js';
 import type { MemoChain } from '../../src/erc/chain.js';
 import { createErcService } from '../../src/erc/service.js';
+import { brokerAccess } from '../../src/ingest/meter-provisioner.js';
+import { createMeterRegistry } from '../../src/ingest/meter-registry.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { insertMeter } from '../../src/store/meters.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -45,7 +47,7 @@ export async function startTestApi(
     auth: createAuthenticator({ secret: SECRET, publicKey: null, issuer: null }),
     routes: [
       ercRoutes({ erc: service, limits: { publicPerMinute: opts.publicRateLimit } }),
-      adminMeterRoutes({ pool: db.pool, provisioner: null }),
+      adminMeterRoutes({ meters: createMeterRegistry({ pool: db.pool, broker: brokerAccess(null) }) }),
       myReadingsRoutes({ pool: db.pool }),
     ],
     writeRateLimit: opts.writeRateLimit ?? 100_000,

@@ -41,7 +41,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (!url) {
     dir = mkdtempSync(join(tmpdir(), 'gridmint-test-pg-'));
     console.log(`[tests] no PostgreSQL on 127.0.0.1:5432; starting an embedded one under ${dir}`);
-    embedded = await startEmbeddedPostgres(dir, await freePort(), createLogger('warn'));
+    embedded = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), logger: createLogger('warn') });
     url = embedded.url.replace(/\/gridmint$/, '/postgres');
   }
   project.provide('adminDatabaseUrl', url);

@@ -1,14 +1,11 @@
-import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { Type } from 'typebox';
 import { DomainError } from '../../domain/errors.js';
-import { registrationProblem } from '../../domain/meter.js';
 import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW } from '../../domain/plausibility.js';
-import { insertMeter, listMeters, meterView as view } from '../../store/meters.js';
+import { meterView as view } from '../../store/meters.js';
 import type { RouteModule } from '../app.js';
 import type { ApiDeps } from '../deps.js';
 import { EXAMPLE, kwh, meterIdString, nullable, pageOf, pageQuery, stringEnum, walletString, withErrors } from '../schemas.js';
-import { registerBodyProps, registerMeterProps, registerProfileFromBody } from './admin-register-meters.js';
-import { insertRegisterMeter } from '../../store/register-meters.js';
+import { registerBodyProps, registerMeterProps } from './admin-register-meters.js';
 
 const meterProps = {
   id: Type.String({ examples: [EXAMPLE.meterId] }),
@@ -31,7 +28,7 @@ const meterProps = {
 const meterBody = Type.Object(meterProps);
 
 /** The meter registry over HTTP for admins: the same rules as `gridmint meter add` / `meter list`. */
-export function adminMeterRoutes(deps: Pick<ApiDeps, 'pool' | 'provisioner'>): RouteModule {
+export function adminMeterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
     app.post(
@@ -78,26 +75,18 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'pool' | 'provisioner'>): R
       },
       async (request, reply) => {
         const b = request.body;
-        const problem = registrationProblem({ id: b.id, wallet: b.wallet, pubkey: b.pubkey, intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS, maxKw: b.max_kw ?? DEFAULT_MAX_KW, format: b.format });
-        if (problem) throw new DomainError('invalid_request', `${problem.field}: ${problem.message}`);
-        const reg = registerProfileFromBody(b);
-        const password = generatePassword();
-        const meter = {
-          id: b.id,
-          ownerWallet: b.wallet,
-          publicKey: reg.publicKey,
-          intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS,
-          maxKw: b.max_kw ?? DEFAULT_MAX_KW,
-          passwordHash: hashPassword(password),
-        };
-        const row = reg.profile.reads === 'register' ? await insertRegisterMeter(deps.pool, meter, reg.profile) : await insertMeter(deps.pool, meter);
-        if (!row) throw new DomainError('meter_exists', `meter ${b.id} already exists`);
+        const r = await deps.meters.register({
+          id: b.id, wallet: b.wallet, pubkey: b.pubkey, intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS, maxKw: b.max_kw ?? DEFAULT_MAX_KW,
+          reads: b.reads ?? 'interval', format: b.format ?? 'json', registerModulus: b.register_modulus, initialRegister: b.initial_register, obis: b.obis, serial: b.serial,
+        });
+        if (!r.ok) throw 'exists' in r ? new DomainError('meter_exists', r.message) : new DomainError('invalid_request', `${r.field}: ${r.message}`);
+        const { meter: row, password } = r;
         request.log.info({ meter_id: row.id, by: request.principal!.sub }, 'meter registered');
         // The password is shown only in this answer, so a broker failure must not lose it: the
         // meter is registered; `gridmint meter passwd <id>` provisions it again later.
-        await deps.provisioner?.upsertMeter(row.id, password).catch((err: Error) =>
-          request.log.error({ meter_id: row.id, err: err.message }, 'meter registered but not provisioned in the broker; run `gridmint meter passwd` for it'),
-        );
+        if (r.broker.error) {
+          request.log.error({ meter_id: row.id, err: r.broker.error.message }, 'meter registered but not provisioned in the broker; run `gridmint meter passwd` for it');
+        }
         return reply.code(201).send({ ...view(row), mqtt_username: row.id, mqtt_password: password });
       },
     );
@@ -117,7 +106,7 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'pool' | 'provisioner'>): R
       },
       async (request) => {
         const { limit, offset } = request.query;
-        return { meters: (await listMeters(deps.pool, limit, offset)).map(view), page: { limit, offset } };
+        return { meters: (await deps.meters.list(limit, offset)).map(view), page: { limit, offset } };
       },
     );
   };

@@ -1,7 +1,5 @@
 import { Type, type Static, type TObject } from 'typebox';
 import { DomainError, notFound } from '../../domain/errors.js';
-import { registerRegistration } from '../../domain/register-meter.js';
-import { resolveHold } from '../../store/register-meters.js';
 import type { RouteModule } from '../app.js';
 import type { ApiDeps } from '../deps.js';
 import { freeText, kwhString, meterIdString, nullable, stringEnum, timestampString, withErrors } from '../schemas.js';
@@ -30,15 +28,6 @@ export const registerBodyProps = {
 
 export type RegisterBody = Static<TObject<typeof registerBodyProps>> & { max_kw?: string };
 
-export function registerProfileFromBody(b: RegisterBody & { pubkey: string }) {
-  const r = registerRegistration(
-    { reads: b.reads ?? 'interval', format: b.format ?? 'json', registerModulus: b.register_modulus, initialRegister: b.initial_register, obis: b.obis, serial: b.serial, maxKw: b.max_kw },
-    b.pubkey,
-  );
-  if (!r.ok) throw new DomainError('invalid_request', `${r.field}: ${r.message}`);
-  return r;
-}
-
 const resolved = Type.Object({ resolution_id: Type.String(), reads_changed: Type.Integer(), still_on_hold: Type.Boolean() });
 
 const rebaseBody = Type.Object(
@@ -51,7 +40,7 @@ const bodyOf = (kind: 'replace' | 'rebase') =>
   Type.Unsafe<Static<typeof rebaseBody> & Partial<Static<typeof replaceBody>>>(kind === 'replace' ? replaceBody : rebaseBody);
 
 /** POST /api/admin/meters/:id/replace and /rebase: `gridmint meter replace|rebase` over HTTP. */
-export function adminRegisterRoutes(deps: Pick<ApiDeps, 'pool'>): RouteModule {
+export function adminRegisterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
   return (app, auth) => {
     const security = [{ bearer: [] }];
     for (const kind of ['replace', 'rebase'] as const) {
@@ -75,7 +64,7 @@ export function adminRegisterRoutes(deps: Pick<ApiDeps, 'pool'>): RouteModule {
         },
         async (request) => {
           const b = request.body;
-          const r = await resolveHold(deps.pool, {
+          const r = await deps.meters.resolveHold({
             meterId: request.params.id, kind, at: b.at, finalRegister: b.final_register, newInitial: b.new_initial,
             by: `api:${request.principal!.sub}`, reason: b.reason,
           });

@@ -1,6 +1,7 @@
 import type { Address } from '@solana/kit';
 import bs58 from 'bs58';
 import { FEE_PER_SIGNATURE, RpcError, type LedgerEngine } from './engine.js';
+import { MAX_AIRDROP_LAMPORTS } from './limits.js';
 import type { TxRecord } from './store.js';
 import { txErrorMessage } from './txerrors.js';
 import { getTransactionJson, keysOf } from './txjson.js';
@@ -9,8 +10,6 @@ import { decodeWire, parseWireTx } from './wire.js';
 type Params = unknown[];
 export type RpcMethods = Record<string, (params: Params) => unknown>;
 
-/** Largest single airdrop: with litesvm 1.5 an airdrop of 1e15 lamports breaks later transactions; 1e14 is proven. */
-export const MAX_AIRDROP_LAMPORTS = 100_000_000_000_000n;
 const TOKEN_PROGRAMS = new Set(['TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', 'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb']);
 const SLOTS_PER_EPOCH = 432_000;
 

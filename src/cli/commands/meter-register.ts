@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { registerRegistration, type RegisterRegistration } from '../../domain/register-meter.js';
-import { resolveHold } from '../../store/register-meters.js';
+import type { ReportingOptions } from '../../ingest/meter-registry.js';
+import type { ResolveResult } from '../../store/register-meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
+import { meterRegistry } from '../provision.js';
 
 /** Options of `meter add` for register meters and OCMF (issue 10). */
 export function addRegisterOptions(cmd: Command): Command {
@@ -15,27 +16,12 @@ export function addRegisterOptions(cmd: Command): Command {
     .option('--serial <gs>', 'OCMF: the gateway serial (GS) every record must carry');
 }
 
-export interface RegisterCliOptions {
-  reads: string;
-  format: string;
-  registerModulus?: string;
-  initialRegister?: string;
-  obis?: string;
-  serial?: string;
-  maxKw?: string;
-}
-
-/** The checked profile for `meter add`, or a CliError naming the flag. */
-export function registerProfileOf(opts: RegisterCliOptions, pubkey: string) {
-  const r = registerRegistration(opts as RegisterRegistration, pubkey);
-  if (!r.ok) throw new CliError(`--${r.field.replace(/_/g, '-')}: ${r.message}`, 'invalid_argument');
-  return r;
-}
+export type RegisterCliOptions = ReportingOptions;
 
 /** `meter replace` and `meter rebase`: the two ways an operator ends a hold. */
 export function registerHoldCommands(meter: Command): void {
   const who = () => `cli:${userInfo().username}`;
-  const show = (id: string, r: Awaited<ReturnType<typeof resolveHold>>) => {
+  const show = (id: string, r: ResolveResult) => {
     if (!r.ok) throw new CliError(r.message, r.code);
     return [`meter ${id}: resolution ${r.resolutionId} recorded; ${r.readsChanged} read(s) re-derived`, r.stillOnHold ? 'the meter is still on hold (a later drop)' : 'the hold is resolved'];
   };
@@ -48,7 +34,7 @@ export function registerHoldCommands(meter: Command): void {
     .requiredOption('--reason <text>', 'why (recorded with who did it)')
     .action(async (id: string, o: { at: string; finalRegister: string; newInitial: string; reason: string }, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const r = await withDatabase(ctx, (pool) => resolveHold(pool, { meterId: id, kind: 'replace', at: o.at, finalRegister: o.finalRegister, newInitial: o.newInitial, by: who(), reason: o.reason }));
+      const r = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).resolveHold({ meterId: id, kind: 'replace', at: o.at, finalRegister: o.finalRegister, newInitial: o.newInitial, by: who(), reason: o.reason }));
       output(ctx, r, show(id, r));
     });
   meter
@@ -58,7 +44,7 @@ export function registerHoldCommands(meter: Command): void {
     .requiredOption('--reason <text>', 'why (recorded with who did it)')
     .action(async (id: string, o: { at: string; reason: string }, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const r = await withDatabase(ctx, (pool) => resolveHold(pool, { meterId: id, kind: 'rebase', at: o.at, by: who(), reason: o.reason }));
+      const r = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).resolveHold({ meterId: id, kind: 'rebase', at: o.at, by: who(), reason: o.reason }));
       output(ctx, r, show(id, r));
     });
 }

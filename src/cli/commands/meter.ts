@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
-import { generatePassword, hashPassword } from '../../domain/credential.js';
-import { registrationProblem } from '../../domain/meter.js';
-import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW, isValidIntervalSeconds, maxKwProblem } from '../../domain/plausibility.js';
-import { insertMeter, listMeters, mosquittoPasswordLines, setMeterRating, setMeterStatus, setPasswordHash, meterView as view } from '../../store/meters.js';
-import { insertRegisterMeter } from '../../store/register-meters.js';
+import { DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_KW } from '../../domain/plausibility.js';
+import { checkRegistration, ratingProblem, type MeterRegistrationRequest } from '../../ingest/meter-registry.js';
+import { meterView as view } from '../../store/meters.js';
 import { CliError, cliContext, output, withDatabase } from '../context.js';
-import { provisionBroker } from '../provision.js';
-import { addRegisterOptions, registerHoldCommands, registerProfileOf, type RegisterCliOptions } from './meter-register.js';
-
+import { brokerUpdated, meterRegistry, refusalError } from '../provision.js';
+import { addRegisterOptions, registerHoldCommands, type RegisterCliOptions } from './meter-register.js';
 
 export function registerMeter(program: Command): void {
   const meter = program.command('meter').description('the meter registry');
@@ -28,17 +25,18 @@ export function registerMeter(program: Command): void {
       if (opts.maxKwh !== undefined) {
         throw new CliError('--max-kwh was retired: give the rated power with --max-kw (the per-reading cap is max-kw × interval-seconds / 3600; 400 kW on 900 s = 100 kWh)', 'invalid_argument');
       }
-      const intervalSeconds = /^[0-9]{1,6}$/.test(opts.intervalSeconds) ? Number(opts.intervalSeconds) : NaN;
-      const problem = registrationProblem({ id: opts.id, wallet: opts.wallet, pubkey: opts.pubkey, intervalSeconds, maxKw: opts.maxKw, format: opts.format === 'ocmf' ? 'ocmf' : 'json' });
-      if (problem) throw new CliError(`--${problem.field.replaceAll('_', '-')}: ${problem.message}`, 'invalid_argument');
-      const reg = registerProfileOf(opts, opts.pubkey);
-      const password = generatePassword();
-      const meter = { id: opts.id, ownerWallet: opts.wallet, publicKey: reg.publicKey, intervalSeconds, maxKw: opts.maxKw, passwordHash: hashPassword(password) };
-      const row = await withDatabase(ctx, (pool) =>
-        reg.profile.reads === 'register' ? insertRegisterMeter(pool, meter, reg.profile) : insertMeter(pool, meter),
-      );
-      if (!row) throw new CliError(`meter ${opts.id} already exists`, 'exists');
-      await provisionBroker(ctx, row.id, 'the registration', (p) => p.upsertMeter(row.id, password));
+      const request: MeterRegistrationRequest = {
+        id: opts.id, wallet: opts.wallet, pubkey: opts.pubkey, maxKw: opts.maxKw,
+        intervalSeconds: /^[0-9]{1,6}$/.test(opts.intervalSeconds) ? Number(opts.intervalSeconds) : NaN,
+        reads: opts.reads, format: opts.format, registerModulus: opts.registerModulus, initialRegister: opts.initialRegister, obis: opts.obis, serial: opts.serial,
+      };
+      // Checked before a database is opened (or an embedded one started); register checks again.
+      const checked = checkRegistration(request);
+      if (!checked.ok) throw refusalError(checked);
+      const r = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).register(request));
+      if (!r.ok) throw 'exists' in r ? new CliError(r.message, 'exists') : refusalError(r);
+      brokerUpdated(r.meter.id, 'the registration', r.broker);
+      const { meter: row, password } = r;
       const v = view(row);
       const cadence = row.reads === 'register' ? `register reads (${row.format})` : `every ${v.interval_seconds} s`;
       output(ctx, { ...v, mqtt_username: row.id, mqtt_password: password }, [
@@ -55,7 +53,7 @@ export function registerMeter(program: Command): void {
     .option('--limit <n>', 'how many', '1000')
     .action(async (opts: { limit: string }, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const rows = await withDatabase(ctx, (pool) => listMeters(pool, Number(opts.limit)));
+      const rows = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).list(Number(opts.limit)));
       const views = rows.map(view);
       output(
         ctx,
@@ -75,14 +73,12 @@ export function registerMeter(program: Command): void {
       const ctx = cliContext(cmd);
       if (opts.intervalSeconds === undefined && opts.maxKw === undefined) throw new CliError('give --interval-seconds and/or --max-kw', 'invalid_argument');
       const intervalSeconds = opts.intervalSeconds === undefined ? undefined : /^[0-9]{1,6}$/.test(opts.intervalSeconds) ? Number(opts.intervalSeconds) : NaN;
-      if (intervalSeconds !== undefined && !isValidIntervalSeconds(intervalSeconds)) {
-        throw new CliError('--interval-seconds: interval must be a whole number of seconds that divides 86400 (1 … 86400, e.g. 60, 300, 900, 3600)', 'invalid_argument');
-      }
-      const kwProblem = opts.maxKw === undefined ? null : maxKwProblem(opts.maxKw);
-      if (kwProblem) throw new CliError(`--max-kw: ${kwProblem}`, 'invalid_argument');
-      const row = await withDatabase(ctx, (pool) => setMeterRating(pool, id, { intervalSeconds, maxKw: opts.maxKw }));
-      if (!row) throw new CliError(`no meter ${id}`, 'not_found');
-      const v = view(row);
+      const problem = ratingProblem({ intervalSeconds, maxKw: opts.maxKw });
+      if (problem) throw refusalError(problem);
+      const r = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).setRating(id, { intervalSeconds, maxKw: opts.maxKw }));
+      if (!r) throw new CliError(`no meter ${id}`, 'not_found');
+      if (!r.ok) throw refusalError(r);
+      const v = view(r.meter);
       output(ctx, v, `meter ${id}: every ${v.interval_seconds} s, at most ${v.max_kw} kW = ${v.max_kwh_per_interval} kWh per reading`);
     });
 
@@ -92,10 +88,10 @@ export function registerMeter(program: Command): void {
       .description(name === 'suspend' ? 'refuse further readings from a meter' : 'accept readings from a suspended meter again')
       .action(async (id: string, _opts, cmd: Command) => {
         const ctx = cliContext(cmd);
-        const row = await withDatabase(ctx, (pool) => setMeterStatus(pool, id, status));
-        if (!row) throw new CliError(`no meter ${id}`, 'not_found');
-        await provisionBroker(ctx, id, `the status ${status}`, (p) => p.setStatus(id, status));
-        output(ctx, view(row), `meter ${id} is now ${status}`);
+        const r = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).setStatus(id, status));
+        if (!r) throw new CliError(`no meter ${id}`, 'not_found');
+        brokerUpdated(id, `the status ${status}`, r.broker);
+        output(ctx, view(r.meter), `meter ${id} is now ${status}`);
       });
   }
 
@@ -106,10 +102,10 @@ export function registerMeter(program: Command): void {
     .description("give a meter a new MQTT password; prints it once (with MQTT_DYNSEC the old one stops working at once)")
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const password = generatePassword();
-      const row = await withDatabase(ctx, (pool) => setPasswordHash(pool, id, hashPassword(password)));
-      if (!row) throw new CliError(`no meter ${id}`, 'not_found');
-      const live = await provisionBroker(ctx, id, 'the new password', (p) => p.upsertMeter(id, password));
+      const r = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).newPassword(id));
+      if (!r) throw new CliError(`no meter ${id}`, 'not_found');
+      const live = brokerUpdated(id, 'the new password', r.broker);
+      const { meter: row, password } = r;
       output(ctx, { ...view(row), mqtt_username: id, mqtt_password: password }, [
         `MQTT password of ${id}: ${password}`,
         live ? 'The broker has it already; the old password no longer works.' : 'With a password-file broker, regenerate the file (gridmint meter passwd-file) and SIGHUP it.',
@@ -121,7 +117,7 @@ export function registerMeter(program: Command): void {
     .description('print a Mosquitto password file for all active meters (same hashes, $7$ format)')
     .action(async (_opts, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const lines = await withDatabase(ctx, (pool) => mosquittoPasswordLines(pool));
+      const lines = await withDatabase(ctx, (pool) => meterRegistry(ctx, pool).passwordFile());
       output(ctx, lines, lines.join('\n'));
     });
 }

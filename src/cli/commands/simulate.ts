@@ -2,11 +2,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { MqttClient } from 'mqtt';
-import { generatePassword, hashPassword } from '../../domain/credential.js';
 import { topicForReadings, topicForStatus, type SignedReading } from '../../domain/reading.js';
 import { generateMeterKey, meterKeyFromSecret, signReading, type MeterKey } from '../../domain/sign.js';
-import { getMeter, insertMeter } from '../../store/meters.js';
+import { sleep } from '../../lib/retry.js';
+import { getMeter } from '../../store/meters.js';
 import { CliError, cliContext, output, withDatabase, type CliContext } from '../context.js';
+import { brokerUpdated, meterRegistry, refusalError } from '../provision.js';
 import { loadRegisteredMeter, type RegisteredMeter } from './simulate-meter.js';
 
 const BAD_KINDS = ['forged-signature', 'other-topic', 'replay', 'stale', 'oversize', 'malformed-json'] as const;
@@ -55,10 +56,13 @@ async function provision(ctx: CliContext, n: number, prefix: string): Promise<Si
       if (existing) throw new CliError(`meter ${id} exists but its simulator key ${file} is missing; use another --prefix`, 'exists');
       const key = generateMeterKey();
       const owner = generateMeterKey().publicKey;
-      const password = generatePassword();
       // A simulated meter reports every second (time runs faster than the wall clock in a
-      // simulation); 3,600 kW allows the 1 kWh such a reading may carry.
-      await insertMeter(pool, { id, ownerWallet: owner, publicKey: key.publicKey, intervalSeconds: 1, maxKw: '3600', passwordHash: hashPassword(password) });
+      // simulation); 3,600 kW allows the 1 kWh such a reading may carry. Registered like any
+      // meter (the registry service: same rules, and provisioned at a dynsec broker).
+      const r = await meterRegistry(ctx, pool).register({ id, wallet: owner, pubkey: key.publicKey, intervalSeconds: 1, maxKw: '3600', reads: 'interval', format: 'json' });
+      if (!r.ok) throw 'exists' in r ? new CliError(r.message, 'exists') : refusalError(r);
+      brokerUpdated(id, 'the registration', r.broker);
+      const { password } = r;
       writeFileSync(file, JSON.stringify({ id, secretKey: [...key.secretKey], owner, password }), { mode: 0o600 });
       out.push({ id, lastStoredMs: 0, intervalSeconds: 1, key, owner, password });
     }
@@ -197,12 +201,12 @@ async function run(ctx: CliContext, opts: Opts): Promise<void> {
     }, 5);
   });
   const settle = Date.now() + 10_000;
-  while (acked + failed < sent && Date.now() < settle && bad !== 'other-topic') await new Promise((r) => setTimeout(r, 50));
+  while (acked + failed < sent && Date.now() < settle && bad !== 'other-topic') await sleep(50);
   // A gateway answers every committed reading on its status topic; still nothing after a few
   // seconds means no gridmint consumes this broker's readings. Then a moment for the last ones.
   const firstStatusBy = Date.now() + 5_000;
-  while (sent > 0 && statuses.size === 0 && Date.now() < firstStatusBy) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 300));
+  while (sent > 0 && statuses.size === 0 && Date.now() < firstStatusBy) await sleep(50);
+  await sleep(300);
   clearInterval(progress);
   ending = true; // our own disconnects below are not the broker's doing
   await Promise.all(clients.map((c) => c.endAsync(true)));

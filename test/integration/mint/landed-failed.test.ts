@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainClient } from '../../../src/chain/client.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
-import type { MintStep } from '../../../src/mint/settle.js';
+import type { MintStep } from '../../../src/mint/deps.js';
 import { startTestMinter, type TestMinter, wallet } from '../../harness/index.js';
 
 /**

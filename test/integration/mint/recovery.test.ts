@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { auditSupply } from '../../../src/mint/audit.js';
-import type { MintStep } from '../../../src/mint/settle.js';
+import type { MintStep } from '../../../src/mint/deps.js';
 import { pgTypes } from '../../../src/store/pool.js';
 import { startTestMinter, type TestMinter, wallet } from '../../harness/index.js';
 

@@ -52,7 +52,7 @@ describe.runIf(isRoot)('as root, checkout and DATA_DIR inside a 0700 home', () =
     const opts = { nativeDir: native, runtimeDirs: [runtime] };
     const port = await freePort();
 
-    const first = await startEmbeddedPostgres(dataDir, port, createLogger('silent'), opts);
+    const first = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('silent'), placement: opts });
     try {
       await query(first.url, 'CREATE TABLE kept (v text); INSERT INTO kept VALUES ($$still here$$)');
     } finally {
@@ -63,7 +63,7 @@ describe.runIf(isRoot)('as root, checkout and DATA_DIR inside a 0700 home', () =
     expect(readlinkSync(join(dataDir, 'pg')).startsWith(join(runtime, 'clusters'))).toBe(true);
     expect(existsSync(join(runtime, `postgres-${VERSION}`, 'bin', 'postgres'))).toBe(true);
 
-    const second = await startEmbeddedPostgres(dataDir, port, createLogger('silent'), opts);
+    const second = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('silent'), placement: opts });
     try {
       expect((await query(second.url, 'SELECT v FROM kept')).rows).toEqual([{ v: 'still here' }]);
     } finally {
@@ -78,7 +78,7 @@ describe.runIf(isRoot)('as root, checkout and DATA_DIR inside a 0700 home', () =
     cpSync(NATIVE, native, { recursive: true, verbatimSymlinks: true });
     chmodSync(join(native, 'bin', 'initdb'), 0o700); // root may run it; the postgres user may not
     const dataDir = join(tempDir('gridmint-data-', 0o755), 'data');
-    const err = await startEmbeddedPostgres(dataDir, await freePort(), createLogger('silent'), { nativeDir: native, runtimeDirs: [runtime] }).catch((e: unknown) => e);
+    const err = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger: createLogger('silent'), placement: { nativeDir: native, runtimeDirs: [runtime] } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EmbeddedPostgresError);
     expect((err as Error).message).toMatch(/^embedded PostgreSQL could not start: cannot run \S+initdb as user "postgres" \(EACCES\) — .*DATABASE_URL/);
     expect((err as Error).message).not.toContain('\n');
@@ -91,7 +91,7 @@ describe('the default DATA_DIR (./data, relative)', () => {
     const dir = tempDir('gridmint-checkout-', 0o755);
     process.chdir(dir);
     try {
-      const db = await startEmbeddedPostgres('./data', await freePort(), createLogger('silent'));
+      const db = await startEmbeddedPostgres({ dataDir: './data', port: await freePort(), logger: createLogger('silent') });
       try {
         expect((await query(db.url, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       } finally {

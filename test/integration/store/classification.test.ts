@@ -7,7 +7,7 @@ import { outcomeCode } from '../../../src/domain/outcome.js';
 import { statusPayload } from '../../../src/ingest/types.js';
 import { withTransaction } from '../../../src/store/pool.js';
 import { insertReadings, type ReadingRow } from '../../../src/store/readings.js';
-import { insertQuarantine, listQuarantine } from '../../../src/store/rejected.js';
+import { insertQuarantine } from '../../../src/store/rejected.js';
 import { createTestDatabase, type TestDatabase } from '../../harness/index.js';
 
 /**
@@ -69,7 +69,9 @@ describe('insertReadings: the database decides duplicate vs conflict', () => {
       { source: 'mqtt', topic: 'meters/m1/readings', meterId: 'm1', raw: whole, reason: 'too_large', detail: 'whole', receivedAt: new Date() },
       { source: 'mqtt', topic: 'meters/m1/readings', meterId: 'm1', raw: huge, reason: 'too_large', detail: 'huge', receivedAt: new Date() },
     ]));
-    const rows = await listQuarantine(db.pool, { meterId: 'm1' });
+    const { rows } = await db.pool.query<{ raw: Buffer; raw_size: number; detail: string | null }>(
+      "SELECT raw, raw_size, detail FROM rejected_readings WHERE meter_id = 'm1'",
+    );
     const kept = rows.find((r) => r.detail === 'whole')!;
     expect(kept.raw_size).toBe(whole.length);
     expect(Buffer.compare(kept.raw, whole)).toBe(0);
