@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import { meterIdFromTopic, topicForStatus } from '../domain/reading.js';
+import { meterIdFromOcmfTopic, meterIdFromTopic, topicForStatus } from '../domain/reading.js';
 import { createBackoff } from '../lib/backoff.js';
 import { statusPayload, type IngestResult, type IngestSink } from './types.js';
 
@@ -11,8 +11,8 @@ export interface ConnectionOptions {
   clientId: string;
   username: string | null;
   password: string | null;
-  /** e.g. $share/gridmint/meters/+/readings */
-  filter: string;
+  /** e.g. $share/gridmint/meters/+/readings and …/meters/+/ocmf, subscribed in one SUBSCRIBE */
+  filters: string[];
   keepaliveSeconds: number;
   sink: IngestSink;
   log: Logger;
@@ -96,12 +96,15 @@ export class PipelinedConnection {
     switch (p.cmd) {
       case 'connack':
         if (p.returnCode !== 0) return this.drop(gen, `broker refused the connection (return code ${p.returnCode})`);
-        this.write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: this.o.filter, qos: 1 }] });
+        this.write({ cmd: 'subscribe', messageId: 1, subscriptions: this.o.filters.map((topic) => ({ topic, qos: 1 as const })) });
         this.lastHeard = Date.now();
         this.pingTimer = setInterval(() => this.keepalive(gen), (this.o.keepaliveSeconds * 1000) / 2);
         return;
       case 'suback':
-        if (p.granted[0] === 128) return this.drop(gen, `broker refused the subscription to ${this.o.filter} (check the ACL)`);
+        {
+          const refused = this.o.filters.filter((_, i) => p.granted[i] === 128);
+          if (refused.length) return this.drop(gen, `broker refused the subscription to ${refused.join(', ')} (check the ACL)`);
+        }
         this.subscribed = true;
         this.reconnectBackoff.reset();
         this.o.log.info({ clientId: this.o.clientId }, 'subscribed to meter readings');
@@ -119,10 +122,12 @@ export class PipelinedConnection {
   private deliver(p: mqttPacket.IPublishPacket, gen: number): void {
     const slot: AckSlot | null = p.qos > 0 ? { messageId: p.messageId!, done: false } : null;
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
-    const topicMeterId = meterIdFromTopic(p.topic);
+    const ocmfMeterId = meterIdFromOcmfTopic(p.topic);
+    const topicMeterId = ocmfMeterId ?? meterIdFromTopic(p.topic);
     const ok = this.o.sink.submit({
       source: 'mqtt',
       topic: p.topic,
+      channel: ocmfMeterId ? 'ocmf' : undefined,
       payload,
       receivedAt: Date.now(),
       topicMeterId,

@@ -48,16 +48,19 @@ describe('Mosquitto dynamic security provisioning', () => {
     const gateway = await connect(admin.username, admin.password);
     const got: string[] = [];
     gateway.on('message', (topic) => got.push(topic));
-    await gateway.subscribeAsync('$share/gridmint/meters/+/readings', { qos: 1 });
+    await gateway.subscribeAsync(['$share/gridmint/meters/+/readings', '$share/gridmint/meters/+/ocmf'], { qos: 1 });
 
     await provisioner!.upsertMeter('m-1', 'meter-one-password');
     await provisioner!.upsertMeter('m-2', 'meter-two-password');
     await expect(connect('m-1', 'wrong-password')).rejects.toThrow();
     const m1 = await connect('m-1', 'meter-one-password');
     await m1.publishAsync('meters/m-2/readings', 'not mine', { qos: 1 }); // denied: never delivered
+    await m1.publishAsync('meters/m-2/ocmf', 'not mine either', { qos: 1 });
+    await m1.publishAsync('meters/m-1/ocmf', 'OCMF|{}|{}', { qos: 1 });
     await m1.publishAsync('meters/m-1/readings', 'mine', { qos: 1 });
-    await until('the own reading to reach the gateway', () => got.includes('meters/m-1/readings'));
+    await until('the own reading to reach the gateway', () => got.includes('meters/m-1/readings') && got.includes('meters/m-1/ocmf'));
     expect(got).not.toContain('meters/m-2/readings');
+    expect(got).not.toContain('meters/m-2/ocmf');
     expect((await m1.subscribeAsync('meters/m-1/status', { qos: 1 }))[0]!.qos).toBe(1);
     await expect(m1.subscribeAsync('meters/m-2/status', { qos: 1 })).rejects.toThrow(/Subscribe error/); // refused (0x80)
   });
