@@ -10,7 +10,6 @@ export interface MeterChain {
   /** reads after start.prev, by time (loaded copies; compare with `loaded` to find changes) */
   window: RegisterRead[];
   loaded: Map<string, RegisterRead>;
-  signatures: Map<string, string>;
   resolutions: RegisterResolution[];
   holdReadingId: string | null;
 }
@@ -23,7 +22,6 @@ interface ReadRow {
   kwh_amount: string;
   energy_state: EnergyState;
   span_start: Date | null;
-  signature: string;
   frozen: boolean;
 }
 
@@ -40,7 +38,7 @@ export function toRead(r: ReadRow): RegisterRead {
 }
 
 const READ_COLUMNS = `r.id, r.meter_id, r."timestamp", r.register_kwh::text AS register_kwh, r.kwh_amount::text AS kwh_amount,
-  r.energy_state, r.span_start, r.signature, (r.minted OR r.mint_outbox_id IS NOT NULL OR r.certificate_id IS NOT NULL) AS frozen`;
+  r.energy_state, r.span_start, (r.minted OR r.mint_outbox_id IS NOT NULL OR r.certificate_id IS NOT NULL) AS frozen`;
 
 /**
  * Locks the meters (in id order, so two writers never deadlock) and loads, per meter, the chain
@@ -102,7 +100,6 @@ export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>
         : { prev: anchor ? { tsMs: anchor.timestamp.getTime(), register: numericToBaseUnits(anchor.register_kwh) } : null },
       window: reads,
       loaded: new Map(reads.map((r) => [r.key, r])),
-      signatures: new Map(rows.map((r) => [r.id, r.signature])),
       resolutions: resolutions.rows
         .filter((r) => r.meter_id === m.id && !holding.has(m.id) && (!anchor || r.at.getTime() > anchor.timestamp.getTime()))
         .map((r) => ({

@@ -17,7 +17,7 @@ export interface RegisterMessage {
 }
 
 export interface RegisterOutcome {
-  outcome: 'accepted' | 'duplicate' | 'conflict' | 'implausible_energy' | 'ocmf_page_repeat' | 'invalid_payload';
+  outcome: 'accepted' | 'duplicate' | 'conflict' | 'implausible_energy' | 'ocmf_page_repeat' | 'ocmf_read_repeat' | 'invalid_payload';
   /** the (first) stored read */
   readingId: string | null;
   detail: string | null;
@@ -46,7 +46,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   const chains = await loadChains(c, earliest);
   const pages = await pageFacts(c, msgs);
   const placed: Placed[] = [];
-  const batchPages = new Map<string, string>();
+  const batchPages = new Set<string>();
   const duplicates: { idx: number; key: string }[] = [];
   for (const m of msgs) {
     const chain = chains.get(m.meterId);
@@ -54,24 +54,28 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
       out.set(m.idx, { outcome: 'invalid_payload', readingId: null, detail: `meter ${m.meterId} is not registered for register reads`, notes: [] });
       continue;
     }
-    const notes: RegisterNote[] = [];
-    if (m.page) {
-      const k = `${m.meterId}|${m.page.type}|${m.page.counter}`;
-      const seen = batchPages.get(k) ?? pages.get(m.idx)?.sameSig ?? null;
-      if (seen !== null && seen !== m.signature) {
-        out.set(m.idx, { outcome: 'ocmf_page_repeat', readingId: null, detail: `page ${m.page.type}${m.page.counter} was already received with a different record`, notes: [] });
-        continue;
-      }
-      const prevInBatch = batchPages.has(`${m.meterId}|${m.page.type}|${m.page.counter - 1}`);
-      const f = pages.get(m.idx);
-      if (seen === null && f && !f.hasPrev && !prevInBatch && f.hasOlder) notes.push('ocmf_page_gap');
-    }
+    const before = chain.window;
     const r = place(chain, m);
     if ('refused' in r) {
       out.set(m.idx, r.refused);
       continue;
     }
-    if (m.page) batchPages.set(`${m.meterId}|${m.page.type}|${m.page.counter}`, m.signature);
+    const notes: RegisterNote[] = [];
+    if (m.page) {
+      const k = `${m.meterId}|${m.page.type}|${m.page.counter}`;
+      const seen = batchPages.has(k) || pages.get(m.idx)?.stored === true;
+      // A page counter seen before may only come again as a copy of what it carried (a
+      // redelivery, or the same reads signed again): anything new under it is refused.
+      if (seen && r.keys.length > 0) {
+        chain.window = before;
+        out.set(m.idx, { outcome: 'ocmf_page_repeat', readingId: null, detail: `page ${m.page.type}${m.page.counter} was already received with other reads`, notes: [] });
+        continue;
+      }
+      const prevInBatch = batchPages.has(`${m.meterId}|${m.page.type}|${m.page.counter - 1}`);
+      const f = pages.get(m.idx);
+      if (!seen && f && !f.hasPrev && !prevInBatch && f.hasOlder) notes.push('ocmf_page_gap');
+      if (r.keys.length > 0) batchPages.add(k);
+    }
     if (r.keys.length === 0) {
       duplicates.push({ idx: m.idx, key: r.existing! });
       continue;
@@ -95,31 +99,39 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   return out;
 }
 
-/** Places one message's reads into its chain; on any refusal the chain is left as it was. */
+/**
+ * Places one message's reads into its chain; on any refusal the chain is left as it was.
+ * A read at a stored time is judged by its value, never by its signature bytes: ECDSA signatures
+ * are malleable (s ↔ n − s) and re-signing gives a new valid one, so the same value is a copy and
+ * a different value a conflict. A message is all new or all copies: one that repeats a stored read
+ * beside new ones is refused whole, so a record can never be half-stored and earn from the rest.
+ */
 function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existing: string | null } | { refused: RegisterOutcome } {
   const before = chain.window;
   const keys: string[] = [];
   let existing: string | null = null;
+  let repeatedAt: string | null = null;
+  const refuse = (outcome: RegisterOutcome['outcome'], detail: string) => {
+    chain.window = before;
+    return { refused: { outcome, readingId: null, detail, notes: [] } };
+  };
   for (const [n, r] of m.reads.entries()) {
     const tsMs = Date.parse(r.timestamp);
     const key = `new:${m.idx}:${n}`;
-    const res = insertRead(chain.start, chain.window, { key, tsMs, register: kwhToBaseUnits(r.registerKwh) }, chain.rules, chain.resolutions);
+    const register = kwhToBaseUnits(r.registerKwh);
+    const res = insertRead(chain.start, chain.window, { key, tsMs, register }, chain.rules, chain.resolutions);
     if (res.kind === 'duplicate') {
-      const sig = chain.signatures.get(res.existing.key);
-      if (sig !== m.signature) {
-        chain.window = before;
-        return { refused: { outcome: 'conflict', readingId: null, detail: `a different read is stored for ${m.meterId} at ${r.timestamp}`, notes: [] } };
-      }
+      if (res.existing.register !== register) return refuse('conflict', `a different read is stored for ${m.meterId} at ${r.timestamp}`);
       existing ??= res.existing.key;
+      repeatedAt ??= r.timestamp;
       continue;
     }
-    if (res.kind === 'implausible') {
-      chain.window = before;
-      return { refused: { outcome: 'implausible_energy', readingId: null, detail: `read at ${r.timestamp}: ${res.detail}`, notes: [] } };
-    }
+    if (res.kind === 'implausible') return refuse('implausible_energy', `read at ${r.timestamp}: ${res.detail}`);
     chain.window = res.derivation.reads;
-    chain.signatures.set(key, m.signature);
     keys.push(key);
+  }
+  if (existing !== null && keys.length > 0) {
+    return refuse('ocmf_read_repeat', `the read at ${repeatedAt} is already stored; the record's other ${keys.length} read(s) are new`);
   }
   return { keys, existing };
 }
@@ -193,22 +205,23 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
 }
 
 interface PageFacts {
-  sameSig: string | null;
+  /** this counter is already stored for the meter */
+  stored: boolean;
   hasPrev: boolean;
   hasOlder: boolean;
 }
 
-/** For each paged message: the record stored under its counter, and whether counter − 1 / older ones exist. */
+/** For each paged message: whether its counter, counter − 1 and older ones are stored. */
 async function pageFacts(c: pg.PoolClient, msgs: RegisterMessage[]): Promise<Map<number, PageFacts>> {
   const paged = msgs.filter((m) => m.page);
   if (paged.length === 0) return new Map();
-  const r = await c.query<{ i: number; same_sig: string | null; has_prev: boolean; has_older: boolean }>(
-    `SELECT t.i, p.signature AS same_sig,
+  const r = await c.query<{ i: number; stored: boolean; has_prev: boolean; has_older: boolean }>(
+    `SELECT t.i,
+            EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter = t.c) AS stored,
             EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter = t.c - 1) AS has_prev,
             EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter < t.c) AS has_older
-       FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS t(i, m, ty, c)
-       LEFT JOIN ocmf_pages p ON p.meter_id = t.m AND p.page_type = t.ty AND p.counter = t.c`,
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS t(i, m, ty, c)`,
     [paged.map((m) => m.idx), paged.map((m) => m.meterId), paged.map((m) => m.page!.type), paged.map((m) => m.page!.counter)],
   );
-  return new Map(r.rows.map((x) => [x.i, { sameSig: x.same_sig, hasPrev: x.has_prev, hasOlder: x.has_older }]));
+  return new Map(r.rows.map((x) => [x.i, { stored: x.stored, hasPrev: x.has_prev, hasOlder: x.has_older }]));
 }
