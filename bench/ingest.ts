@@ -39,7 +39,12 @@ async function publish(input: PublisherInput, dir: string, pool: pg.Pool, expect
   writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', PUBLISHER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
-  const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+  // The publisher fails loudly (stderr, exit 2) rather than hang; never wait on a dead one.
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`bench publisher exited (${signal ?? `code ${code}`}) before answering; see its message above`))),
+  );
+  exited.catch(() => {});
+  const next = () => Promise.race([new Promise<string>((resolve) => lines.once('line', resolve)), exited]);
   await next(); // ready: everything signed, all meters connected
   const before = Number((await pool.query('SELECT count(*) FROM meter_readings')).rows[0].count);
   const start = performance.now();
@@ -126,6 +131,8 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
       mode, kind, meters: METERS, verify_workers: Number(WORKERS), publisher: PUBLISHER.replace('bench/lib/', ''), load_before: loadBefore,
       sustained_readings_per_second: sustained.committedPerSecond, sustained_count: MAX_COUNT,
       fixed_rate: FIXED_RATE, fixed_achieved_per_second: fixed.committedPerSecond,
+      // connections the gateway closed at INGEST_MAX_PENDING; the publisher resent what was unacknowledged
+      reconnects: (sustained.reconnects ?? 0) + (fixed.reconnects ?? 0), resent: (sustained.resent ?? 0) + (fixed.resent ?? 0),
       latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
       peak_rss_mib: peak.peakMib, processes: peak.processes,
     };
