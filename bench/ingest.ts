@@ -107,6 +107,8 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
       INGEST_VERIFY_WORKERS: WORKERS, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()),
       // every bench meter connects at once from 127.0.0.1, unlike meters in the field
       MQTT_MAX_UNAUTHENTICATED_PER_IP: String(Math.max(METERS, 128)),
+      // a lower pending limit makes the gateway shed load sooner (exercises the publisher's reconnect)
+      ...(process.env.BENCH_MAX_PENDING ? { INGEST_MAX_PENDING: process.env.BENCH_MAX_PENDING } : {}),
     };
     let brokerUrl: string;
     if (mode === 'mosquitto') {

@@ -9,7 +9,10 @@
 //
 // A gateway at INGEST_MAX_PENDING sheds load by closing the connection (MQTT 3.1.1 has no
 // negative PUBACK). Like a real meter, the publisher then reconnects (backoff) and resends its
-// unacknowledged messages with DUP set: QoS 1 semantics, at least once. Nothing is counted twice:
+// unacknowledged messages with DUP set: QoS 1 semantics, at least once. Resending them all at once
+// would overflow the limit again at once (a reconnect storm), so each meter keeps a congestion
+// window: halved when its connection is shed, one more per PUBACK, up to `window`; resends and new
+// messages both wait for room in it. Nothing is counted twice:
 // a message counts once, at its first PUBACK, and the gateway answers a resend of a committed
 // reading as a duplicate (the bench counts committed rows, which a duplicate does not add). When
 // no PUBACK arrives for STALL_MS, or a meter cannot get back in, it fails loudly instead of hanging.
@@ -28,6 +31,11 @@ interface Meter {
   up: boolean;
   /** bumped per connection: packets and events of an older socket are ignored */
   generation: number;
+  /** congestion window (≤ input.window): messages allowed on the wire */
+  cwnd: number;
+  /** message ids to resend on the current connection, oldest message first */
+  resend: number[];
+  backoffMs: number;
   outstanding: number;
   /** message id → global message index (ids are assigned in sending order, 1..65535) */
   byMessageId: Int32Array;
@@ -40,7 +48,7 @@ const input = readPublisherInput();
 const url = new URL(input.url);
 const keys = input.meters.map((m) => meterKeyFromSecret(Uint8Array.from(m.secretKey)));
 const meters: Meter[] = input.meters.map((m, index) => ({
-  id: m.id, index, socket: null as unknown as net.Socket, up: false, generation: 0, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1,
+  id: m.id, index, socket: null as unknown as net.Socket, up: false, generation: 0, cwnd: input.window, resend: [] as number[], backoffMs: 0, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1,
 }));
 const STALL_MS = Number(process.env.BENCH_STALL_MS ?? 60_000);
 const MAX_CONNECT_ATTEMPTS = 30;
@@ -104,6 +112,8 @@ function onPacket(m: Meter, p: Packet): void {
     m.byMessageId[p.messageId!] = -1;
     m.outstanding--;
     acked++;
+    m.backoffMs = 0;
+    if (m.cwnd < input.window) m.cwnd++;
     if (input.latencyUntil === 'puback') latencies.push(performance.now() - sentAt[n]!);
   } else if (p.cmd === 'publish') {
     statuses++;
@@ -154,11 +164,13 @@ function open(m: Meter): Promise<void> {
   });
 }
 
-/** The gateway closed the connection (load shedding): reconnect, then resend what was not acknowledged. */
+/** The gateway closed the connection (load shedding): back off, reconnect, queue the unacknowledged for resending. */
 async function reconnect(m: Meter): Promise<void> {
   reconnects++;
+  m.cwnd = Math.max(1, Math.floor(m.cwnd / 2));
   for (let attempt = 1; ; attempt++) {
-    await new Promise((r) => setTimeout(r, Math.min(2_000, 25 * 2 ** attempt)));
+    m.backoffMs = Math.min(2_000, Math.max(50, m.backoffMs * 2));
+    await new Promise((r) => setTimeout(r, m.backoffMs));
     try {
       await open(m);
       break;
@@ -168,16 +180,21 @@ async function reconnect(m: Meter): Promise<void> {
   }
   const unacked: { id: number; n: number }[] = [];
   for (let id = 1; id < 65536; id++) if (m.byMessageId[id]! >= 0) unacked.push({ id, n: m.byMessageId[id]! });
-  unacked.sort((a, b) => a.n - b.n);
-  m.socket.cork();
-  for (const { id, n } of unacked) {
+  m.resend = unacked.sort((a, b) => a.n - b.n).map((u) => u.id);
+}
+
+/** Resends queued messages while the meter's window has room (the ones on the wire = outstanding − queued). */
+function resendSome(m: Meter): void {
+  while (m.resend.length && m.outstanding - m.resend.length < m.cwnd) {
+    const id = m.resend.shift()!;
+    const n = m.byMessageId[id]!;
+    if (n < 0) continue; // acknowledged meanwhile
     const buf = payloads[n]!;
     buf[0] = buf[0]! | 0x08; // DUP: a resend of a message that may have arrived
     buf.writeUInt16BE(id, messageIdOffset(buf));
     m.socket.write(buf);
     resent++;
   }
-  m.socket.uncork();
 }
 
 await Promise.all(meters.map((m) => open(m)));
@@ -191,9 +208,15 @@ await new Promise<void>((resolve) => {
   const pump = () => {
     const due = input.rate > 0 ? Math.min(payloads.length, Math.floor(((performance.now() - start) / 1000) * input.rate)) : payloads.length;
     const corked = new Set<Meter>();
+    for (const m of meters) {
+      if (!m.up || !m.resend.length) continue;
+      corked.add(m);
+      m.socket.cork();
+      resendSome(m);
+    }
     while (next < due) {
       const m = meters[owner[next]!]!;
-      if (!m.up || m.outstanding >= input.window) break;
+      if (!m.up || m.resend.length || m.outstanding >= m.cwnd) break;
       const id = m.nextId;
       m.nextId = id === 65535 ? 1 : id + 1;
       const buf = payloads[next]!;
