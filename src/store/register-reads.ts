@@ -85,6 +85,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   const ids = await writeChains(c, [...chains.values()], placed);
   // a copy of a read placed earlier in this batch points at its new id
   for (const d of duplicates) out.set(d.idx, { outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
+  const holds = new Map<string, ReturnType<typeof deriveEnergy>['holdStart']>(); // once per meter, not per message
   for (const p of placed) {
     const chain = chains.get(p.msg.meterId)!;
     for (const key of p.keys) {
@@ -92,7 +93,8 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
       if (read.state === 'late') p.notes.push('late_read');
       if (read.state === 'rollover') p.notes.push('rollover');
     }
-    const hold = deriveEnergy(chain.start, chain.window, chain.rules, chain.resolutions).holdStart;
+    if (!holds.has(chain.meterId)) holds.set(chain.meterId, deriveEnergy(chain.start, chain.window, chain.rules, chain.resolutions).holdStart);
+    const hold = holds.get(chain.meterId);
     if (hold && p.keys.includes(hold.key) && chain.holdReadingId === null) p.notes.push('register_regression');
     out.set(p.msg.idx, { outcome: 'accepted', readingId: ids.get(p.keys[0]!)!, detail: null, notes: [...new Set(p.notes)] });
   }
