@@ -48,8 +48,9 @@ const READ_COLUMNS = `r.id, r.meter_id, r."timestamp", r.register_kwh::text AS r
  */
 export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>): Promise<Map<string, MeterChain>> {
   const ids = [...earliest.keys()].sort();
-  const meters = await c.query<{ id: string; modulus: string | null; initial: string | null; max_kw: string | null; created_at: Date; hold_reading_id: string | null; hold_since: Date | null }>(
-    `SELECT id, register_modulus::text AS modulus, initial_register::text AS initial, max_kw::text AS max_kw, created_at, hold_reading_id, hold_since
+  const meters = await c.query<{ id: string; modulus: string | null; initial: string | null; max_kw: string | null; created_at: Date; hold_reading_id: string | null; hold_since: Date | null; resolved: boolean }>(
+    `SELECT id, register_modulus::text AS modulus, initial_register::text AS initial, max_kw::text AS max_kw, created_at, hold_reading_id, hold_since,
+            EXISTS (SELECT 1 FROM register_resolutions r WHERE r.meter_id = meters.id) AS resolved
        FROM meters WHERE id = ANY($1::text[]) AND reads = 'register' ORDER BY id FOR UPDATE`,
     [ids],
   );
@@ -78,10 +79,12 @@ export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>
       ORDER BY r.meter_id, r."timestamp" FOR UPDATE OF r`,
     [found, found.map((id) => (holding.has(id) ? new Date(earliest.get(id)! - 1) : (anchorOf.get(id)?.timestamp ?? null)))],
   );
-  const resolutions = await c.query<{ meter_id: string; kind: 'replace' | 'rebase'; at: Date; final_register: string | null; new_initial: string | null }>(
+  // Most meters never had a hold resolved: skip the round trip when none of these has.
+  const withResolutions = meters.rows.filter((m) => m.resolved).map((m) => m.id);
+  const resolutions = withResolutions.length === 0 ? { rows: [] } : await c.query<{ meter_id: string; kind: 'replace' | 'rebase'; at: Date; final_register: string | null; new_initial: string | null }>(
     `SELECT meter_id, kind, "at", final_register::text AS final_register, new_initial::text AS new_initial
        FROM register_resolutions WHERE meter_id = ANY($1::text[]) ORDER BY "at"`,
-    [found],
+    [withResolutions],
   );
   const out = new Map<string, MeterChain>();
   for (const m of meters.rows) {

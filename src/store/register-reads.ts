@@ -186,14 +186,19 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
   }
   const holds = chains.map((ch) => {
     const h = deriveEnergy(ch.start, ch.window, ch.rules, ch.resolutions).holdStart;
-    return { id: ch.meterId, since: h ? new Date(h.tsMs) : null, reading: h ? (ids.get(h.key) ?? h.key) : null };
+    return { id: ch.meterId, since: h ? new Date(h.tsMs) : null, reading: h ? (ids.get(h.key) ?? h.key) : null, was: ch.holdReadingId };
   });
-  await c.query(
-    `UPDATE meters m SET hold_since = v.since, hold_reading_id = v.reading
-       FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS v(id, since, reading)
-      WHERE m.id = v.id AND (m.hold_reading_id IS DISTINCT FROM v.reading)`,
-    [holds.map((h) => h.id), holds.map((h) => h.since), holds.map((h) => h.reading)],
-  );
+  // Only meters whose hold changed (holdReadingId was read under the row lock): most batches
+  // change none, and this saves their round trip.
+  const changedHolds = holds.filter((h) => h.reading !== h.was);
+  if (changedHolds.length) {
+    await c.query(
+      `UPDATE meters m SET hold_since = v.since, hold_reading_id = v.reading
+         FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS v(id, since, reading)
+        WHERE m.id = v.id AND (m.hold_reading_id IS DISTINCT FROM v.reading)`,
+      [changedHolds.map((h) => h.id), changedHolds.map((h) => h.since), changedHolds.map((h) => h.reading)],
+    );
+  }
   const pages = placed.filter((p) => p.msg.page);
   if (pages.length) {
     await c.query(
