@@ -1,7 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
-import { provisionerFor } from '../../../src/ingest/meter-provisioner.js';
+import { connectDynsec } from '../../../src/ingest/dynsec.js';
+import { meterRole, provisionerFor } from '../../../src/ingest/meter-provisioner.js';
 import { startMosquittoDynsec, type TestMosquitto } from '../../helpers/mosquitto.js';
 
 const logger = createLogger('silent');
@@ -82,5 +83,32 @@ describe('Mosquitto dynamic security provisioning', () => {
     const m2 = await connect('m-2', 'meter-two-new-password');
     const granted = await m2.subscribeAsync('meters/m-2/status', { qos: 1 });
     expect(granted[0]!.qos).toBe(1);
+  });
+
+  it('a meter role made before OCMF (readings only) gains its ocmf grant at the next upsert', async () => {
+    const raw = await connectDynsec({ url: broker!.url, username: admin.username, password: admin.password, logger });
+    try {
+      const old = await raw.run([
+        { command: 'createRole', rolename: meterRole('m-old') },
+        { command: 'addRoleACL', rolename: meterRole('m-old'), acltype: 'publishClientSend', topic: 'meters/m-old/readings', allow: true },
+        { command: 'createClient', username: 'm-old', password: 'meter-old-password', roles: [{ rolename: meterRole('m-old') }] },
+      ]);
+      expect(old.map((r) => r.error ?? null)).toEqual([null, null, null]);
+    } finally {
+      await raw.close();
+    }
+    const gateway = await connect(admin.username, admin.password);
+    const got: string[] = [];
+    gateway.on('message', (topic) => got.push(topic));
+    await gateway.subscribeAsync(['meters/m-old/ocmf', 'meters/m-old/readings'], { qos: 1 });
+    const before = await connect('m-old', 'meter-old-password');
+    await before.publishAsync('meters/m-old/ocmf', 'denied before the upsert', { qos: 1 });
+    await before.publishAsync('meters/m-old/readings', 'marker', { qos: 1 });
+    await until('the marker', () => got.includes('meters/m-old/readings'));
+    expect(got).not.toContain('meters/m-old/ocmf');
+    await provisioner!.upsertMeter('m-old', 'meter-old-password-2'); // e.g. `gridmint meter passwd`
+    const after = await connect('m-old', 'meter-old-password-2');
+    await after.publishAsync('meters/m-old/ocmf', 'OCMF|{}|{}', { qos: 1 });
+    await until('the ocmf record', () => got.includes('meters/m-old/ocmf'));
   });
 });
