@@ -24,6 +24,9 @@ export interface PublisherResult {
   p50: number | null;
   p99: number | null;
   samples: number;
+  /** raw publisher: connections the gateway closed (load shedding) and messages resent after them */
+  reconnects?: number;
+  resent?: number;
 }
 
 export function readPublisherInput(): PublisherInput {
@@ -43,7 +46,7 @@ export async function awaitStatuses(input: PublisherInput, received: () => numbe
 }
 
 /** Prints the result line bench/ingest.ts reads; sorts `latencies` in place. */
-export function writeResult(counts: Pick<PublisherResult, 'sent' | 'acked' | 'statuses' | 'seconds'>, latencies: number[]): void {
+export function writeResult(counts: Pick<PublisherResult, 'sent' | 'acked' | 'statuses' | 'seconds' | 'reconnects' | 'resent'>, latencies: number[]): void {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
   const result: PublisherResult = { ...counts, p50: pct(50), p99: pct(99), samples: latencies.length };

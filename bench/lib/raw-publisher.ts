@@ -6,17 +6,36 @@
 // PUBLISH is QoS 1 with a message id, a reading counts as acknowledged only when the PUBACK for
 // that id arrives, every message is signed before the clock starts, and each meter subscribes to
 // its status topic and receives (and parses) every status message the gateway sends.
+//
+// A gateway at INGEST_MAX_PENDING sheds load by closing the connection (MQTT 3.1.1 has no
+// negative PUBACK). Like a real meter, the publisher then reconnects (backoff) and resends its
+// unacknowledged messages with DUP set: QoS 1 semantics, at least once. Resending them all at once
+// would overflow the limit again at once (a reconnect storm), so each meter keeps a congestion
+// window: halved when its connection is shed, one more per PUBACK, up to `window`; resends and new
+// messages both wait for room in it. Nothing is counted twice:
+// a message counts once, at its first PUBACK, and the gateway answers a resend of a committed
+// reading as a duplicate (the bench counts committed rows, which a duplicate does not add). When
+// no PUBACK arrives for STALL_MS, or a meter cannot get back in, it fails loudly instead of hanging.
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { createPrivateKey, sign } from 'node:crypto';
 import { baseUnitsToKwh } from '../../src/domain/kwh.js';
 import { meterKeyFromSecret, signReading, signRegisterReading } from '../../src/domain/sign.js';
-import { connectRawMeter } from './raw-meter.js';
 import { awaitStatuses, readPublisherInput, readyThenWaitForGo, writeResult } from './publisher-protocol.js';
 
 interface Meter {
   id: string;
+  index: number;
   socket: net.Socket;
+  /** connected and subscribed: the pump may write to it */
+  up: boolean;
+  /** bumped per connection: packets and events of an older socket are ignored */
+  generation: number;
+  /** congestion window (≤ input.window): messages allowed on the wire */
+  cwnd: number;
+  /** message ids to resend on the current connection, oldest message first */
+  resend: number[];
+  backoffMs: number;
   outstanding: number;
   /** message id → global message index (ids are assigned in sending order, 1..65535) */
   byMessageId: Int32Array;
@@ -28,13 +47,27 @@ interface Meter {
 const input = readPublisherInput();
 const url = new URL(input.url);
 const keys = input.meters.map((m) => meterKeyFromSecret(Uint8Array.from(m.secretKey)));
-const meters: Meter[] = input.meters.map((m) => ({ id: m.id, socket: null as unknown as net.Socket, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1 }));
+const meters: Meter[] = input.meters.map((m, index) => ({
+  id: m.id, index, socket: null as unknown as net.Socket, up: false, generation: 0, cwnd: input.window, resend: [] as number[], backoffMs: 0, outstanding: 0, byMessageId: new Int32Array(65536).fill(-1), byTimestamp: new Map(), nextId: 1,
+}));
+const STALL_MS = Number(process.env.BENCH_STALL_MS ?? 60_000);
+const MAX_CONNECT_ATTEMPTS = 30;
+let reconnects = 0;
+let resent = 0;
+let finished = false;
+
+function fail(message: string): never {
+  process.stderr.write(`[publisher] ${message}\n`);
+  process.exit(2);
+}
 
 const ocmfKeys = input.meters.map((m) => (m.ocmfKeyPem ? createPrivateKey(m.ocmfKeyPem) : null));
 
 /**
  * One signed message of the bench's kind. A register grows 0.5 Wh per millisecond of its read's
  * timestamp, so it keeps rising across the sustained and fixed-rate phases (no drop, no hold).
+ * An OCMF page counter is the read's second, so a meter's pages are consecutive within a phase,
+ * as a real meter's are (one gap between the phases).
  */
 function messageFor(n: number, i: number, timestamp: string): { topic: string; payload: Buffer } {
   const m = input.meters[i]!;
@@ -45,7 +78,7 @@ function messageFor(n: number, i: number, timestamp: string): { topic: string; p
   }
   if (input.kind === 'ocmf') {
     const tm = `${timestamp.slice(0, 19)},${timestamp.slice(20, 23)}+0000 S`;
-    const body = `{"FV":"1.0","GI":"BENCH","GS":"${m.id}","PG":"T${Date.parse(timestamp) - 1_700_000_000_000}","RD":[{"TM":"${tm}","TX":"T","RV":"${register}","RI":"1-0:1.8.0","RU":"kWh","ST":"G"}]}`;
+    const body = `{"FV":"1.0","GI":"BENCH","GS":"${m.id}","PG":"T${(Date.parse(timestamp) - 1_700_000_000_000) / 1000}","RD":[{"TM":"${tm}","TX":"T","RV":"${register}","RI":"1-0:1.8.0","RU":"kWh","ST":"G"}]}`;
     const sd = sign('sha256', Buffer.from(body), ocmfKeys[i]!).toString('hex').toUpperCase();
     return { topic: `meters/${m.id}/ocmf`, payload: Buffer.from(`OCMF|${body}|{"SD":"${sd}"}`) };
   }
@@ -79,6 +112,8 @@ function onPacket(m: Meter, p: Packet): void {
     m.byMessageId[p.messageId!] = -1;
     m.outstanding--;
     acked++;
+    m.backoffMs = 0;
+    if (m.cwnd < input.window) m.cwnd++;
     if (input.latencyUntil === 'puback') latencies.push(performance.now() - sentAt[n]!);
   } else if (p.cmd === 'publish') {
     statuses++;
@@ -88,13 +123,6 @@ function onPacket(m: Meter, p: Packet): void {
   }
 }
 
-await Promise.all(
-  meters.map(async (m, i) => {
-    m.socket = await connectRawMeter(url, { id: m.id, password: input.meters[i]!.password }, { subscribeStatus: true, onPacket: (p) => onPacket(m, p) });
-  }),
-);
-await readyThenWaitForGo();
-
 // Fixed header (1 byte) + remaining length (1–4 bytes) + topic length (2) + topic, then the id.
 function messageIdOffset(buf: Buffer): number {
   let i = 1;
@@ -103,15 +131,92 @@ function messageIdOffset(buf: Buffer): number {
   return i + 2 + buf.readUInt16BE(i);
 }
 
+/** Opens one meter's connection: CONNECT, then SUBSCRIBE to its status; resolves once subscribed. */
+function open(m: Meter): Promise<void> {
+  const gen = ++m.generation;
+  m.up = false;
+  return new Promise<void>((resolve, reject) => {
+    const socket = net.connect(Number(url.port || 1883), url.hostname);
+    socket.setNoDelay(true);
+    m.socket = socket;
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (p: Packet) => {
+      if (gen !== m.generation) return;
+      if (p.cmd === 'connack') {
+        if (p.returnCode !== 0) return reject(new Error(`${m.id}: CONNACK ${p.returnCode}`));
+        socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `meters/${m.id}/status`, qos: 0 }] }));
+      } else if (p.cmd === 'suback') {
+        m.up = true;
+        resolve();
+      } else onPacket(m, p);
+    });
+    socket.on('data', (b) => parser.parse(b));
+    socket.on('error', () => {}); // 'close' follows and decides
+    socket.once('close', () => {
+      if (gen !== m.generation || finished) return;
+      if (!m.up) return reject(new Error(`${m.id}: connection closed before SUBSCRIBE was answered`));
+      m.up = false;
+      void reconnect(m);
+    });
+    socket.once('connect', () =>
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(input.meters[m.index]!.password) })),
+    );
+  });
+}
+
+/** The gateway closed the connection (load shedding): back off, reconnect, queue the unacknowledged for resending. */
+async function reconnect(m: Meter): Promise<void> {
+  reconnects++;
+  m.cwnd = Math.max(1, Math.floor(m.cwnd / 2));
+  for (let attempt = 1; ; attempt++) {
+    m.backoffMs = Math.min(2_000, Math.max(50, m.backoffMs * 2));
+    await new Promise((r) => setTimeout(r, m.backoffMs));
+    try {
+      await open(m);
+      break;
+    } catch (err) {
+      if (attempt >= MAX_CONNECT_ATTEMPTS) fail(`${m.id}: could not reconnect after ${attempt} attempts (${(err as Error).message})`);
+    }
+  }
+  const unacked: { id: number; n: number }[] = [];
+  for (let id = 1; id < 65536; id++) if (m.byMessageId[id]! >= 0) unacked.push({ id, n: m.byMessageId[id]! });
+  m.resend = unacked.sort((a, b) => a.n - b.n).map((u) => u.id);
+}
+
+/** Resends queued messages while the meter's window has room (the ones on the wire = outstanding − queued). */
+function resendSome(m: Meter): void {
+  while (m.resend.length && m.outstanding - m.resend.length < m.cwnd) {
+    const id = m.resend.shift()!;
+    const n = m.byMessageId[id]!;
+    if (n < 0) continue; // acknowledged meanwhile
+    const buf = payloads[n]!;
+    buf[0] = buf[0]! | 0x08; // DUP: a resend of a message that may have arrived
+    buf.writeUInt16BE(id, messageIdOffset(buf));
+    m.socket.write(buf);
+    resent++;
+  }
+}
+
+await Promise.all(meters.map((m) => open(m)));
+await readyThenWaitForGo();
+
 const start = performance.now();
 let next = 0;
+let lastAcked = 0;
+let lastProgress = start;
 await new Promise<void>((resolve) => {
   const pump = () => {
     const due = input.rate > 0 ? Math.min(payloads.length, Math.floor(((performance.now() - start) / 1000) * input.rate)) : payloads.length;
     const corked = new Set<Meter>();
+    for (const m of meters) {
+      if (!m.up || !m.resend.length) continue;
+      corked.add(m);
+      m.socket.cork();
+      resendSome(m);
+    }
     while (next < due) {
       const m = meters[owner[next]!]!;
-      if (m.outstanding >= input.window) break;
+      if (!m.up || m.resend.length || m.outstanding >= m.cwnd) break;
       const id = m.nextId;
       m.nextId = id === 65535 ? 1 : id + 1;
       const buf = payloads[next]!;
@@ -128,11 +233,18 @@ await new Promise<void>((resolve) => {
     }
     for (const m of corked) m.socket.uncork();
     if (acked >= payloads.length) return resolve();
+    if (acked > lastAcked) {
+      lastAcked = acked;
+      lastProgress = performance.now();
+    } else if (performance.now() - lastProgress > STALL_MS) {
+      fail(`no PUBACK for ${STALL_MS / 1000} s: ${acked} of ${payloads.length} acknowledged, ${next} sent, ${reconnects} reconnects, ${resent} resent; the gateway is refusing or stalled`);
+    }
     setTimeout(pump, next < payloads.length ? 1 : 5);
   };
   pump();
 });
 await awaitStatuses(input, () => statuses, payloads.length);
-writeResult({ sent: next, acked, statuses, seconds: (performance.now() - start) / 1000 }, latencies);
+finished = true;
+writeResult({ sent: next, acked, statuses, seconds: (performance.now() - start) / 1000, reconnects, resent }, latencies);
 for (const m of meters) m.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
 process.exit(0);

@@ -49,7 +49,7 @@ export interface OcmfRecord {
   /** PG: T (transaction) or F (fiscal) and its counter */
   page: { type: 'T' | 'F'; counter: number } | null;
   gatewaySerial: string | null;
-  /** SD as lowercase hex: the stored signature (duplicate = same time and same signature) */
+  /** SD as lowercase hex, kept as evidence; never an identity (a duplicate is the same time and value) */
   signatureHex: string;
 }
 

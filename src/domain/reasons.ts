@@ -23,6 +23,7 @@ export const REJECT_REASONS = [
   'ocmf_status',
   'serial_mismatch',
   'ocmf_page_repeat',
+  'ocmf_read_repeat',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -48,7 +49,8 @@ export const REASON_TEXT: Record<RejectReason, string> = {
   unprocessable: 'the gateway could not process or store this message; it is kept in quarantine',
   ocmf_status: 'the OCMF reading status (ST) is not G (OK)',
   serial_mismatch: 'the OCMF gateway serial (GS) is not the registered serial',
-  ocmf_page_repeat: 'an OCMF page counter (PG) already seen with a different record',
+  ocmf_page_repeat: 'an OCMF page counter (PG) already received, now with other reads',
+  ocmf_read_repeat: 'an OCMF record repeats a stored read beside new ones (a record is stored whole or not at all)',
 };
 
 /**

@@ -69,91 +69,125 @@ export interface Derivation {
   holdStart: RegisterRead | null;
 }
 
+/** Where a derivation stands after some reads: what the next read's energy depends on. */
+interface DeriveState {
+  prev: { tsMs: number; register: bigint } | null;
+  /** false: the next chain read is the meter's first */
+  counting: boolean;
+  holdStart: RegisterRead | null;
+  carry: bigint | null;
+  /** resolutions not applied yet, by time */
+  pending: RegisterResolution[];
+}
+
+interface Tail {
+  state: DeriveState;
+  start: ChainStart;
+  rules: RegisterRules;
+  resolutions: readonly RegisterResolution[];
+}
+
+/**
+ * Derivations this process produced, by their output array. Deriving an output again gives it
+ * back unchanged (a read's energy depends only on times, registers, frozen and late, which
+ * derivation never changes), so a caller that re-derives its current window, or appends one read
+ * to it, costs O(1) instead of O(window): a meter's backlog of n reads in one batch is then linear,
+ * not quadratic. Weak keys: nothing is kept once the window is dropped.
+ */
+const tails = new WeakMap<readonly RegisterRead[], Tail>();
+
+function tailOf(reads: readonly RegisterRead[], start: ChainStart, rules: RegisterRules, resolutions: readonly RegisterResolution[]): DeriveState | null {
+  const t = tails.get(reads);
+  return t && t.start === start && t.rules === rules && t.resolutions === resolutions ? t.state : null;
+}
+
+function initialState(start: ChainStart, rules: RegisterRules, resolutions: readonly RegisterResolution[]): DeriveState {
+  let prev = start.prev;
+  if (prev === null && rules.initial) prev = { tsMs: rules.initial.atMs, register: rules.initial.register };
+  return {
+    prev,
+    counting: start.prev !== null,
+    holdStart: start.hold ? { key: start.hold.key, tsMs: start.hold.tsMs, register: 0n, energy: 0n, state: 'held', spanStartMs: null, frozen: false } : null,
+    carry: null,
+    pending: [...resolutions].sort((a, b) => a.atMs - b.atMs),
+  };
+}
+
+/** The next read (by time) through the derivation: its energy and state; `s` moves past it. */
+function step(s: DeriveState, r: RegisterRead, rules: RegisterRules): RegisterRead {
+  if (r.state === 'late') return r;
+  let rebaseHere = false;
+  while (s.pending.length) {
+    const res = s.pending[0]!;
+    if (res.kind === 'replace' && res.atMs < r.tsMs) {
+      s.pending.shift();
+      // Energy up to the old meter's final register counts; the new meter counts from its initial.
+      const from = s.prev ?? { tsMs: res.atMs, register: res.finalRegister! };
+      s.carry = (s.carry ?? 0n) + (res.finalRegister! - from.register);
+      s.prev = { tsMs: from.tsMs, register: res.newInitial! };
+      s.counting = true;
+      s.holdStart = null;
+    } else if (res.kind === 'rebase' && res.atMs <= r.tsMs) {
+      s.pending.shift();
+      rebaseHere = true;
+      s.holdStart = null;
+    } else break;
+  }
+  const moveOn = (out: RegisterRead) => {
+    s.prev = { tsMs: r.tsMs, register: r.register };
+    s.counting = true;
+    s.carry = null;
+    return out;
+  };
+  if (r.frozen) return moveOn(r);
+  if (rebaseHere) return moveOn({ ...r, energy: 0n, state: 'rebase', spanStartMs: null });
+  if (s.holdStart) return { ...r, energy: 0n, state: 'held', spanStartMs: null };
+  if (s.prev === null) {
+    s.prev = { tsMs: r.tsMs, register: r.register };
+    s.counting = true;
+    return { ...r, energy: 0n, state: 'baseline', spanStartMs: null };
+  }
+  const prev = s.prev;
+  const rise = r.register - prev.register;
+  const spanStartMs = prev.tsMs < r.tsMs ? prev.tsMs : null;
+  if (rise >= 0n) {
+    const state: EnergyState = s.carry !== null ? 'exchange' : s.counting ? 'rise' : 'initial';
+    return moveOn({ ...r, energy: rise + (s.carry ?? 0n), state, spanStartMs });
+  }
+  const wrapped = rules.modulus !== null ? rules.modulus - prev.register + r.register : -1n;
+  if (s.carry === null && wrapped >= 0n && rules.maxKwBaseUnits !== null && plausibleInPower(wrapped, r.tsMs - prev.tsMs, rules.maxKwBaseUnits)) {
+    return moveOn({ ...r, energy: wrapped, state: 'rollover', spanStartMs });
+  }
+  // Never re-based automatically: the count stops here until an operator resolves it.
+  const held: RegisterRead = { ...r, energy: 0n, state: 'held', spanStartMs: null };
+  s.holdStart = held;
+  return held;
+}
+
+function remember(reads: readonly RegisterRead[], state: DeriveState, start: ChainStart, rules: RegisterRules, resolutions: readonly RegisterResolution[]): void {
+  tails.set(reads, { state, start, rules, resolutions });
+}
+
 /**
  * Recomputes energies of `reads` (sorted by time) from `start`. Frozen reads keep their energy and
  * only move the chain forward; late reads stay outside the chain. Resolutions apply at their time.
  */
 export function deriveEnergy(start: ChainStart, reads: readonly RegisterRead[], rules: RegisterRules, resolutions: readonly RegisterResolution[]): Derivation {
-  let prev = start.prev;
-  if (prev === null && rules.initial) prev = { tsMs: rules.initial.atMs, register: rules.initial.register };
-  let counting = start.prev !== null; // false: the next chain read is the meter's first
-  let holdStart: RegisterRead | null = start.hold
-    ? { key: start.hold.key, tsMs: start.hold.tsMs, register: 0n, energy: 0n, state: 'held', spanStartMs: null, frozen: false }
-    : null;
-  let carry: bigint | null = null;
-  const pending = [...resolutions].sort((a, b) => a.atMs - b.atMs);
-  const out: RegisterRead[] = [];
-  for (const r of reads) {
-    if (r.state === 'late') {
-      out.push(r);
-      continue;
-    }
-    let rebaseHere = false;
-    while (pending.length) {
-      const res = pending[0]!;
-      if (res.kind === 'replace' && res.atMs < r.tsMs) {
-        pending.shift();
-        // Energy up to the old meter's final register counts; the new meter counts from its initial.
-        const from = prev ?? { tsMs: res.atMs, register: res.finalRegister! };
-        carry = (carry ?? 0n) + (res.finalRegister! - from.register);
-        prev = { tsMs: from.tsMs, register: res.newInitial! };
-        counting = true;
-        holdStart = null;
-      } else if (res.kind === 'rebase' && res.atMs <= r.tsMs) {
-        pending.shift();
-        rebaseHere = true;
-        holdStart = null;
-      } else break;
-    }
-    if (r.frozen) {
-      out.push(r);
-      prev = { tsMs: r.tsMs, register: r.register };
-      counting = true;
-      carry = null;
-      continue;
-    }
-    if (rebaseHere) {
-      out.push({ ...r, energy: 0n, state: 'rebase', spanStartMs: null });
-      prev = { tsMs: r.tsMs, register: r.register };
-      counting = true;
-      carry = null;
-      continue;
-    }
-    if (holdStart) {
-      out.push({ ...r, energy: 0n, state: 'held', spanStartMs: null });
-      continue;
-    }
-    if (prev === null) {
-      out.push({ ...r, energy: 0n, state: 'baseline', spanStartMs: null });
-      prev = { tsMs: r.tsMs, register: r.register };
-      counting = true;
-      continue;
-    }
-    const rise = r.register - prev.register;
-    const spanStartMs = prev.tsMs < r.tsMs ? prev.tsMs : null;
-    let next: RegisterRead;
-    if (rise >= 0n) {
-      const state: EnergyState = carry !== null ? 'exchange' : counting ? 'rise' : 'initial';
-      next = { ...r, energy: rise + (carry ?? 0n), state, spanStartMs };
-    } else {
-      const wrapped = rules.modulus !== null ? rules.modulus - prev.register + r.register : -1n;
-      const elapsed = r.tsMs - prev.tsMs;
-      if (carry === null && wrapped >= 0n && rules.maxKwBaseUnits !== null && plausibleInPower(wrapped, elapsed, rules.maxKwBaseUnits)) {
-        next = { ...r, energy: wrapped, state: 'rollover', spanStartMs };
-      } else {
-        // Never re-based automatically: the count stops here until an operator resolves it.
-        next = { ...r, energy: 0n, state: 'held', spanStartMs: null };
-        holdStart = next;
-        out.push(next);
-        continue;
-      }
-    }
-    out.push(next);
-    prev = { tsMs: r.tsMs, register: r.register };
-    counting = true;
-    carry = null;
-  }
-  return { reads: out, holdStart };
+  const known = tailOf(reads, start, rules, resolutions);
+  if (known) return { reads: reads as RegisterRead[], holdStart: known.holdStart };
+  const s = initialState(start, rules, resolutions);
+  const out = reads.map((r) => step(s, r, rules));
+  remember(out, s, start, rules, resolutions);
+  return { reads: out, holdStart: s.holdStart };
+}
+
+/** Appends a read after every read of an already-derived window: the prefix cannot change. */
+function appendDerived(tail: DeriveState, window: readonly RegisterRead[], fresh: RegisterRead, start: ChainStart, rules: RegisterRules, resolutions: readonly RegisterResolution[]): Derivation & { read: RegisterRead } {
+  const s: DeriveState = { ...tail, pending: [...tail.pending] };
+  const read = step(s, fresh, rules);
+  const reads = [...window, read];
+  remember(reads, s, start, rules, resolutions);
+  return { reads, holdStart: s.holdStart, read };
 }
 
 /**
@@ -188,6 +222,14 @@ export function insertRead(
   if (same) return { kind: 'duplicate', existing: same };
   const fresh: RegisterRead = { ...read, energy: 0n, state: 'rise', spanStartMs: null, frozen: false };
   const at = window.findIndex((r) => r.tsMs > read.tsMs);
+  const tail = at < 0 ? tailOf(window, start, rules, resolutions) : null;
+  if (tail) {
+    // The common case, in order: after every read of a window derived here. Nothing before it
+    // changes (no successor to split, no frozen read to disturb); only its own rise is judged.
+    const d = appendDerived(tail, window, fresh, start, rules, resolutions);
+    if (implausible(d.read, rules)) return { kind: 'implausible', detail: implausibleDetail(d.read) };
+    return { kind: 'stored', derivation: { reads: d.reads, holdStart: d.holdStart }, read: d.read };
+  }
   const sorted = at < 0 ? [...window, fresh] : [...window.slice(0, at), fresh, ...window.slice(at)];
   const late = (): Insertion => {
     const r: RegisterRead = { ...fresh, state: 'late' };
@@ -204,11 +246,15 @@ export function insertRead(
   const next = successor ? d.reads[sorted.indexOf(successor)]! : null;
   for (const r of [mine, next]) {
     if (r && implausible(r, rules)) {
-      const over = r.spanStartMs === null ? 'with no time before it (older than the declared initial register)' : `over ${(r.tsMs - r.spanStartMs) / 1000} s exceeds max_kw`;
-      return { kind: 'implausible', detail: `rise of ${r.energy} base units ${over}` };
+      return { kind: 'implausible', detail: implausibleDetail(r) };
     }
   }
   return { kind: 'stored', derivation: d, read: mine };
+}
+
+function implausibleDetail(r: RegisterRead): string {
+  const over = r.spanStartMs === null ? 'with no time before it (older than the declared initial register)' : `over ${(r.tsMs - r.spanStartMs) / 1000} s exceeds max_kw`;
+  return `rise of ${r.energy} base units ${over}`;
 }
 
 /** Σ energy of the reads, exactly. */

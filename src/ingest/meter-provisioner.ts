@@ -10,8 +10,8 @@ import { connectDynsec, DynsecError, type DynsecClient, type DynsecCommand } fro
  * write has committed; the registry stays the source of truth.
  *
  * Each meter is a dynsec client (username = meter id) with its own role `meter-<id>` that grants
- * exactly what the ACL file grants a meter: publish meters/<id>/readings, subscribe
- * meters/<id>/status. Everything else is denied by the plugin's default ACL access.
+ * exactly what the ACL file grants a meter: publish meters/<id>/readings and meters/<id>/ocmf,
+ * subscribe meters/<id>/status. Everything else is denied by the plugin's default ACL access.
  */
 export interface MeterProvisioner {
   /** a new meter, or a new password for one: the client exists with this password and its role */
@@ -26,6 +26,20 @@ export const GATEWAY_ROLE = 'gridmint-gateway';
 
 const acl = (rolename: string, acltype: string, topic: string): DynsecCommand => ({ command: 'addRoleACL', rolename, acltype, topic, allow: true });
 const EXISTS = /already exists/i;
+
+/** A meter's grants: its own topics and nothing else (readings: JSON; ocmf: OCMF records). */
+export const meterAcls = (id: string): DynsecCommand[] => {
+  const role = meterRole(id);
+  return [acl(role, 'publishClientSend', `meters/${id}/readings`), acl(role, 'publishClientSend', `meters/${id}/ocmf`), acl(role, 'subscribeLiteral', `meters/${id}/status`)];
+};
+
+/** The gateway's grants: consume every meter's readings and OCMF records (also shared), answer on status. */
+export const gatewayAcls = (shareGroup: string): DynsecCommand[] =>
+  ['readings', 'ocmf'].flatMap((kind) => [
+    acl(GATEWAY_ROLE, 'subscribePattern', `meters/+/${kind}`),
+    acl(GATEWAY_ROLE, 'subscribePattern', `$share/${shareGroup}/meters/+/${kind}`),
+    acl(GATEWAY_ROLE, 'publishClientReceive', `meters/+/${kind}`),
+  ]).concat(acl(GATEWAY_ROLE, 'publishClientSend', 'meters/+/status'));
 const check = (commands: DynsecCommand[], errors: (string | undefined)[], tolerate: RegExp | null) => {
   errors.forEach((e, i) => {
     if (e && !(tolerate && tolerate.test(e))) throw new DynsecError(commands[i]!.command, e);
@@ -33,7 +47,7 @@ const check = (commands: DynsecCommand[], errors: (string | undefined)[], tolera
 };
 
 export function createDynsecProvisioner(client: DynsecClient, logger: Logger): MeterProvisioner & {
-  /** the gateway's own role: consume every meter's readings (shared subscription), answer on status */
+  /** the gateway's own role: consume every meter's readings and OCMF records (shared subscription), answer on status */
   ensureGatewayRole(username: string, shareGroup: string): Promise<void>;
 } {
   const log = logger.child({ component: 'meter-provisioner' });
@@ -52,8 +66,10 @@ export function createDynsecProvisioner(client: DynsecClient, logger: Logger): M
     async upsertMeter(id, password) {
       const role = meterRole(id);
       // The role (and its ACLs) first, so the client never exists without its limits.
-      const created = await run([{ command: 'createRole', rolename: role }], EXISTS);
-      if (!created[0]) await run([acl(role, 'publishClientSend', `meters/${id}/readings`), acl(role, 'subscribeLiteral', `meters/${id}/status`)]);
+      // Every ACL on every run, an existing one tolerated: a role made before a topic was added
+      // (ocmf came after readings) gains it on the next upsert.
+      await run([{ command: 'createRole', rolename: role }], EXISTS);
+      await run(meterAcls(id), EXISTS);
       const c = [{ command: 'createClient', username: id, password, roles: [{ rolename: role }] }];
       const res = await run(c, EXISTS);
       if (res[0]) {
@@ -69,15 +85,9 @@ export function createDynsecProvisioner(client: DynsecClient, logger: Logger): M
       log.info({ meter_id: id, status }, status === 'suspended' ? 'meter disabled and disconnected in the broker' : 'meter enabled in the broker');
     },
     async ensureGatewayRole(username, shareGroup) {
-      const created = await run([{ command: 'createRole', rolename: GATEWAY_ROLE }], EXISTS);
-      if (!created[0]) {
-        await run([
-          acl(GATEWAY_ROLE, 'subscribePattern', 'meters/+/readings'),
-          acl(GATEWAY_ROLE, 'subscribePattern', `$share/${shareGroup}/meters/+/readings`),
-          acl(GATEWAY_ROLE, 'publishClientReceive', 'meters/+/readings'),
-          acl(GATEWAY_ROLE, 'publishClientSend', 'meters/+/status'),
-        ]);
-      }
+      // As for meters: a gateway role from before OCMF gains the ocmf grants at the next start.
+      await run([{ command: 'createRole', rolename: GATEWAY_ROLE }], EXISTS);
+      await run(gatewayAcls(shareGroup), EXISTS);
       const hasRole = async () => (await rolesOf(username)).includes(GATEWAY_ROLE);
       if (await hasRole()) return;
       // Changing an account's roles disconnects it, this connection included: the answer is lost,

@@ -11,8 +11,8 @@ export interface ConnectionOptions {
   clientId: string;
   username: string | null;
   password: string | null;
-  /** e.g. $share/gridmint/meters/+/readings */
-  filter: string;
+  /** e.g. $share/gridmint/meters/+/readings and …/meters/+/ocmf, subscribed in one SUBSCRIBE */
+  filters: string[];
   keepaliveSeconds: number;
   sink: IngestSink;
   log: Logger;
@@ -96,12 +96,15 @@ export class PipelinedConnection {
     switch (p.cmd) {
       case 'connack':
         if (p.returnCode !== 0) return this.drop(gen, `broker refused the connection (return code ${p.returnCode})`);
-        this.write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: this.o.filter, qos: 1 }] });
+        this.write({ cmd: 'subscribe', messageId: 1, subscriptions: this.o.filters.map((topic) => ({ topic, qos: 1 as const })) });
         this.lastHeard = Date.now();
         this.pingTimer = setInterval(() => this.keepalive(gen), (this.o.keepaliveSeconds * 1000) / 2);
         return;
       case 'suback':
-        if (p.granted[0] === 128) return this.drop(gen, `broker refused the subscription to ${this.o.filter} (check the ACL)`);
+        {
+          const refused = this.o.filters.filter((_, i) => p.granted[i] === 128);
+          if (refused.length) return this.drop(gen, `broker refused the subscription to ${refused.join(', ')} (check the ACL)`);
+        }
         this.subscribed = true;
         this.reconnectBackoff.reset();
         this.o.log.info({ clientId: this.o.clientId }, 'subscribed to meter readings');

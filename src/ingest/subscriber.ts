@@ -24,7 +24,7 @@ export interface ExternalSubscriber {
 
 /**
  * Consumes readings from an external broker (Mosquitto): `connections` pipelined connections on
- * the shared subscription $share/{group}/meters/+/readings, each with a stable client id and a
+ * the shared subscriptions $share/{group}/meters/+/readings and …/meters/+/ocmf (OCMF records), each with a stable client id and a
  * persistent session. Several gateway instances with the same group split the stream.
  */
 export function startSubscriber(o: SubscriberOptions): ExternalSubscriber {
@@ -40,7 +40,7 @@ export function startSubscriber(o: SubscriberOptions): ExternalSubscriber {
         clientId: `${base}-${i}`,
         username: o.username ?? (decodeURIComponent(url.username) || null),
         password: o.password ?? (url.password ? decodeURIComponent(url.password) : null),
-        filter: `$share/${o.shareGroup}/meters/+/readings`,
+        filters: [`$share/${o.shareGroup}/meters/+/readings`, `$share/${o.shareGroup}/meters/+/ocmf`],
         keepaliveSeconds: 30,
         sink: o.sink,
         log,

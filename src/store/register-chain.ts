@@ -10,7 +10,6 @@ export interface MeterChain {
   /** reads after start.prev, by time (loaded copies; compare with `loaded` to find changes) */
   window: RegisterRead[];
   loaded: Map<string, RegisterRead>;
-  signatures: Map<string, string>;
   resolutions: RegisterResolution[];
   holdReadingId: string | null;
 }
@@ -23,7 +22,6 @@ interface ReadRow {
   kwh_amount: string;
   energy_state: EnergyState;
   span_start: Date | null;
-  signature: string;
   frozen: boolean;
 }
 
@@ -40,7 +38,7 @@ export function toRead(r: ReadRow): RegisterRead {
 }
 
 const READ_COLUMNS = `r.id, r.meter_id, r."timestamp", r.register_kwh::text AS register_kwh, r.kwh_amount::text AS kwh_amount,
-  r.energy_state, r.span_start, r.signature, (r.minted OR r.mint_outbox_id IS NOT NULL OR r.certificate_id IS NOT NULL) AS frozen`;
+  r.energy_state, r.span_start, (r.minted OR r.mint_outbox_id IS NOT NULL OR r.certificate_id IS NOT NULL) AS frozen`;
 
 /**
  * Locks the meters (in id order, so two writers never deadlock) and loads, per meter, the chain
@@ -50,8 +48,9 @@ const READ_COLUMNS = `r.id, r.meter_id, r."timestamp", r.register_kwh::text AS r
  */
 export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>): Promise<Map<string, MeterChain>> {
   const ids = [...earliest.keys()].sort();
-  const meters = await c.query<{ id: string; modulus: string | null; initial: string | null; max_kw: string | null; created_at: Date; hold_reading_id: string | null; hold_since: Date | null }>(
-    `SELECT id, register_modulus::text AS modulus, initial_register::text AS initial, max_kw::text AS max_kw, created_at, hold_reading_id, hold_since
+  const meters = await c.query<{ id: string; modulus: string | null; initial: string | null; max_kw: string | null; created_at: Date; hold_reading_id: string | null; hold_since: Date | null; resolved: boolean }>(
+    `SELECT id, register_modulus::text AS modulus, initial_register::text AS initial, max_kw::text AS max_kw, created_at, hold_reading_id, hold_since,
+            EXISTS (SELECT 1 FROM register_resolutions r WHERE r.meter_id = meters.id) AS resolved
        FROM meters WHERE id = ANY($1::text[]) AND reads = 'register' ORDER BY id FOR UPDATE`,
     [ids],
   );
@@ -80,10 +79,12 @@ export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>
       ORDER BY r.meter_id, r."timestamp" FOR UPDATE OF r`,
     [found, found.map((id) => (holding.has(id) ? new Date(earliest.get(id)! - 1) : (anchorOf.get(id)?.timestamp ?? null)))],
   );
-  const resolutions = await c.query<{ meter_id: string; kind: 'replace' | 'rebase'; at: Date; final_register: string | null; new_initial: string | null }>(
+  // Most meters never had a hold resolved: skip the round trip when none of these has.
+  const withResolutions = meters.rows.filter((m) => m.resolved).map((m) => m.id);
+  const resolutions = withResolutions.length === 0 ? { rows: [] } : await c.query<{ meter_id: string; kind: 'replace' | 'rebase'; at: Date; final_register: string | null; new_initial: string | null }>(
     `SELECT meter_id, kind, "at", final_register::text AS final_register, new_initial::text AS new_initial
        FROM register_resolutions WHERE meter_id = ANY($1::text[]) ORDER BY "at"`,
-    [found],
+    [withResolutions],
   );
   const out = new Map<string, MeterChain>();
   for (const m of meters.rows) {
@@ -102,7 +103,6 @@ export async function loadChains(c: pg.PoolClient, earliest: Map<string, number>
         : { prev: anchor ? { tsMs: anchor.timestamp.getTime(), register: numericToBaseUnits(anchor.register_kwh) } : null },
       window: reads,
       loaded: new Map(reads.map((r) => [r.key, r])),
-      signatures: new Map(rows.map((r) => [r.id, r.signature])),
       resolutions: resolutions.rows
         .filter((r) => r.meter_id === m.id && !holding.has(m.id) && (!anchor || r.at.getTime() > anchor.timestamp.getTime()))
         .map((r) => ({

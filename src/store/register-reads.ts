@@ -17,7 +17,6 @@ export interface RegisterMessage {
   record: Buffer | null;
 }
 
-
 interface Placed {
   msg: RegisterMessage;
   keys: string[];
@@ -40,7 +39,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   const chains = await loadChains(c, earliest);
   const pages = await pageFacts(c, msgs);
   const placed: Placed[] = [];
-  const batchPages = new Map<string, string>();
+  const batchPages = new Set<string>();
   const duplicates: { idx: number; key: string }[] = [];
   for (const m of msgs) {
     const chain = chains.get(m.meterId);
@@ -48,24 +47,28 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
       out.set(m.idx, { ok: false, reason: 'invalid_payload', detail: `meter ${m.meterId} is not registered for register reads` });
       continue;
     }
-    const notes: RegisterNote[] = [];
-    if (m.page) {
-      const k = `${m.meterId}|${m.page.type}|${m.page.counter}`;
-      const seen = batchPages.get(k) ?? pages.get(m.idx)?.sameSig ?? null;
-      if (seen !== null && seen !== m.signature) {
-        out.set(m.idx, { ok: false, reason: 'ocmf_page_repeat', detail: `page ${m.page.type}${m.page.counter} was already received with a different record` });
-        continue;
-      }
-      const prevInBatch = batchPages.has(`${m.meterId}|${m.page.type}|${m.page.counter - 1}`);
-      const f = pages.get(m.idx);
-      if (seen === null && f && !f.hasPrev && !prevInBatch && f.hasOlder) notes.push('ocmf_page_gap');
-    }
+    const before = chain.window;
     const r = place(chain, m);
     if ('refused' in r) {
       out.set(m.idx, r.refused);
       continue;
     }
-    if (m.page) batchPages.set(`${m.meterId}|${m.page.type}|${m.page.counter}`, m.signature);
+    const notes: RegisterNote[] = [];
+    if (m.page) {
+      const k = `${m.meterId}|${m.page.type}|${m.page.counter}`;
+      const seen = batchPages.has(k) || pages.get(m.idx)?.stored === true;
+      // A page counter seen before may only come again as a copy of what it carried (a
+      // redelivery, or the same reads signed again): anything new under it is refused.
+      if (seen && r.keys.length > 0) {
+        chain.window = before;
+        out.set(m.idx, { ok: false, reason: 'ocmf_page_repeat', detail: `page ${m.page.type}${m.page.counter} was already received with other reads` });
+        continue;
+      }
+      const prevInBatch = batchPages.has(`${m.meterId}|${m.page.type}|${m.page.counter - 1}`);
+      const f = pages.get(m.idx);
+      if (!seen && f && !f.hasPrev && !prevInBatch && f.hasOlder) notes.push('ocmf_page_gap');
+      if (r.keys.length > 0) batchPages.add(k);
+    }
     if (r.keys.length === 0) {
       duplicates.push({ idx: m.idx, key: r.existing! });
       continue;
@@ -75,6 +78,7 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   const ids = await writeChains(c, [...chains.values()], placed);
   // a copy of a read placed earlier in this batch points at its new id
   for (const d of duplicates) out.set(d.idx, { ok: true, outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
+  const holds = new Map<string, ReturnType<typeof deriveEnergy>['holdStart']>(); // once per meter, not per message
   for (const p of placed) {
     const chain = chains.get(p.msg.meterId)!;
     for (const key of p.keys) {
@@ -82,7 +86,8 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
       if (read.state === 'late') p.notes.push('late_read');
       if (read.state === 'rollover') p.notes.push('rollover');
     }
-    const hold = deriveEnergy(chain.start, chain.window, chain.rules, chain.resolutions).holdStart;
+    if (!holds.has(chain.meterId)) holds.set(chain.meterId, deriveEnergy(chain.start, chain.window, chain.rules, chain.resolutions).holdStart);
+    const hold = holds.get(chain.meterId);
     if (hold && p.keys.includes(hold.key) && chain.holdReadingId === null) p.notes.push('register_regression');
     const notes = [...new Set(p.notes)];
     out.set(p.msg.idx, { ok: true, outcome: 'accepted', readingId: ids.get(p.keys[0]!)!, detail: notes.join(', ') || null, notes });
@@ -90,31 +95,39 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   return out;
 }
 
-/** Places one message's reads into its chain; on any refusal the chain is left as it was. */
+/**
+ * Places one message's reads into its chain; on any refusal the chain is left as it was.
+ * A read at a stored time is judged by its value, never by its signature bytes: ECDSA signatures
+ * are malleable (s ↔ n − s) and re-signing gives a new valid one, so the same value is a copy and
+ * a different value a conflict. A message is all new or all copies: one that repeats a stored read
+ * beside new ones is refused whole, so a record can never be half-stored and earn from the rest.
+ */
 function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existing: string | null } | { refused: Stored } {
   const before = chain.window;
   const keys: string[] = [];
   let existing: string | null = null;
+  let repeatedAt: string | null = null;
+  const refuse = (reason: 'conflict' | 'implausible_energy' | 'ocmf_read_repeat', detail: string): { refused: Stored } => {
+    chain.window = before;
+    return { refused: { ok: false, reason, detail } };
+  };
   for (const [n, r] of m.reads.entries()) {
     const tsMs = Date.parse(r.timestamp);
     const key = `new:${m.idx}:${n}`;
-    const res = insertRead(chain.start, chain.window, { key, tsMs, register: kwhToBaseUnits(r.registerKwh) }, chain.rules, chain.resolutions);
+    const register = kwhToBaseUnits(r.registerKwh);
+    const res = insertRead(chain.start, chain.window, { key, tsMs, register }, chain.rules, chain.resolutions);
     if (res.kind === 'duplicate') {
-      const sig = chain.signatures.get(res.existing.key);
-      if (sig !== m.signature) {
-        chain.window = before;
-        return { refused: { ok: false, reason: 'conflict', detail: `a different read is stored for ${m.meterId} at ${r.timestamp}` } };
-      }
+      if (res.existing.register !== register) return refuse('conflict', `a different read is stored for ${m.meterId} at ${r.timestamp}`);
       existing ??= res.existing.key;
+      repeatedAt ??= r.timestamp;
       continue;
     }
-    if (res.kind === 'implausible') {
-      chain.window = before;
-      return { refused: { ok: false, reason: 'implausible_energy', detail: `read at ${r.timestamp}: ${res.detail}` } };
-    }
+    if (res.kind === 'implausible') return refuse('implausible_energy', `read at ${r.timestamp}: ${res.detail}`);
     chain.window = res.derivation.reads;
-    chain.signatures.set(key, m.signature);
     keys.push(key);
+  }
+  if (existing !== null && keys.length > 0) {
+    return refuse('ocmf_read_repeat', `the read at ${repeatedAt} is already stored; the record's other ${keys.length} read(s) are new`);
   }
   return { keys, existing };
 }
@@ -167,14 +180,19 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
   }
   const holds = chains.map((ch) => {
     const h = deriveEnergy(ch.start, ch.window, ch.rules, ch.resolutions).holdStart;
-    return { id: ch.meterId, since: h ? new Date(h.tsMs) : null, reading: h ? (ids.get(h.key) ?? h.key) : null };
+    return { id: ch.meterId, since: h ? new Date(h.tsMs) : null, reading: h ? (ids.get(h.key) ?? h.key) : null, was: ch.holdReadingId };
   });
-  await c.query(
-    `UPDATE meters m SET hold_since = v.since, hold_reading_id = v.reading
-       FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS v(id, since, reading)
-      WHERE m.id = v.id AND (m.hold_reading_id IS DISTINCT FROM v.reading)`,
-    [holds.map((h) => h.id), holds.map((h) => h.since), holds.map((h) => h.reading)],
-  );
+  // Only meters whose hold changed (holdReadingId was read under the row lock): most batches
+  // change none, and this saves their round trip.
+  const changedHolds = holds.filter((h) => h.reading !== h.was);
+  if (changedHolds.length) {
+    await c.query(
+      `UPDATE meters m SET hold_since = v.since, hold_reading_id = v.reading
+         FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS v(id, since, reading)
+        WHERE m.id = v.id AND (m.hold_reading_id IS DISTINCT FROM v.reading)`,
+      [changedHolds.map((h) => h.id), changedHolds.map((h) => h.since), changedHolds.map((h) => h.reading)],
+    );
+  }
   const pages = placed.filter((p) => p.msg.page);
   if (pages.length) {
     await c.query(
@@ -188,22 +206,23 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
 }
 
 interface PageFacts {
-  sameSig: string | null;
+  /** this counter is already stored for the meter */
+  stored: boolean;
   hasPrev: boolean;
   hasOlder: boolean;
 }
 
-/** For each paged message: the record stored under its counter, and whether counter − 1 / older ones exist. */
+/** For each paged message: whether its counter, counter − 1 and older ones are stored. */
 async function pageFacts(c: pg.PoolClient, msgs: RegisterMessage[]): Promise<Map<number, PageFacts>> {
   const paged = msgs.filter((m) => m.page);
   if (paged.length === 0) return new Map();
-  const r = await c.query<{ i: number; same_sig: string | null; has_prev: boolean; has_older: boolean }>(
-    `SELECT t.i, p.signature AS same_sig,
+  const r = await c.query<{ i: number; stored: boolean; has_prev: boolean; has_older: boolean }>(
+    `SELECT t.i,
+            EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter = t.c) AS stored,
             EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter = t.c - 1) AS has_prev,
             EXISTS (SELECT 1 FROM ocmf_pages q WHERE q.meter_id = t.m AND q.page_type = t.ty AND q.counter < t.c) AS has_older
-       FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS t(i, m, ty, c)
-       LEFT JOIN ocmf_pages p ON p.meter_id = t.m AND p.page_type = t.ty AND p.counter = t.c`,
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS t(i, m, ty, c)`,
     [paged.map((m) => m.idx), paged.map((m) => m.meterId), paged.map((m) => m.page!.type), paged.map((m) => m.page!.counter)],
   );
-  return new Map(r.rows.map((x) => [x.i, { sameSig: x.same_sig, hasPrev: x.has_prev, hasOlder: x.has_older }]));
+  return new Map(r.rows.map((x) => [x.i, { stored: x.stored, hasPrev: x.has_prev, hasOlder: x.has_older }]));
 }

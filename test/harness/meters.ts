@@ -115,11 +115,51 @@ export function ocmfTime(d: Date, status = 'S'): string {
   return `${d.toISOString().slice(0, 19)},${d.toISOString().slice(20, 23)}+0000 ${status}`;
 }
 
-/** A signed record as a meter writes it (spaces around colons, RV as a string). */
-export function ocmfRecord(m: OcmfTestMeter, reads: { at: Date; kwh: string; st?: string }[], opts: { page?: number; gs?: string } = {}): string {
+/** A record's signed payload as a meter writes it (spaces around colons, RV as a string). */
+export function ocmfPayload(m: OcmfTestMeter, reads: { at: Date; kwh: string; st?: string }[], opts: { page?: number; gs?: string } = {}): string {
   const page = opts.page ?? ++m.page;
   const rd = reads.map((r) => `{"TM" : "${ocmfTime(r.at)}", "TX" : "T", "RV" : "${r.kwh}", "RI" : "1-0:1.8.0", "RU" : "kWh", "ST" : "${r.st ?? 'G'}"}`);
-  const payload = `{"FV" : "1.0", "GI" : "TEST", "GS" : "${opts.gs ?? 'GS-1'}", "PG" : "T${page}", "RD" : [${rd.join(', ')}]}`;
-  const sd = sign('sha256', Buffer.from(payload), m.privateKey).toString('hex').toUpperCase();
-  return `OCMF|${payload}|{"SD":"${sd}"}`;
+  return `{"FV" : "1.0", "GI" : "TEST", "GS" : "${opts.gs ?? 'GS-1'}", "PG" : "T${page}", "RD" : [${rd.join(', ')}]}`;
+}
+
+/** A fresh ECDSA signature (DER) of `payload`: random k, so every call gives another valid one. */
+export function ocmfSign(m: OcmfTestMeter, payload: string): Buffer {
+  return sign('sha256', Buffer.from(payload), m.privateKey);
+}
+
+/** `OCMF|{payload}|{"SD":"…"}` with the signature as upper-case hex. */
+export function ocmfWrap(payload: string, der: Buffer): string {
+  return `OCMF|${payload}|{"SD":"${der.toString('hex').toUpperCase()}"}`;
+}
+
+/** A signed record as a meter writes it. */
+export function ocmfRecord(m: OcmfTestMeter, reads: { at: Date; kwh: string; st?: string }[], opts: { page?: number; gs?: string } = {}): string {
+  const payload = ocmfPayload(m, reads, opts);
+  return ocmfWrap(payload, ocmfSign(m, payload));
+}
+
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/**
+ * The malleated twin of a P-256 ECDSA signature: (r, n − s) verifies for the same payload, yet
+ * its bytes differ. Anyone holding one valid signature can make it; no key is needed.
+ */
+export function highSTwin(der: Buffer): Buffer {
+  const int = (b: Buffer, at: number) => {
+    if (b[at] !== 0x02) throw new Error('not a DER INTEGER');
+    const len = b[at + 1]!;
+    return { value: BigInt(`0x${b.subarray(at + 2, at + 2 + len).toString('hex')}`), end: at + 2 + len };
+  };
+  if (der[0] !== 0x30 || der[1]! >= 0x80) throw new Error('not a short DER SEQUENCE');
+  const r = int(der, 2);
+  const s = int(der, r.end);
+  const enc = (v: bigint) => {
+    let hex = v.toString(16);
+    if (hex.length % 2) hex = `0${hex}`;
+    if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+    const b = Buffer.from(hex, 'hex');
+    return Buffer.concat([Buffer.from([0x02, b.length]), b]);
+  };
+  const body = Buffer.concat([enc(r.value), enc(P256_ORDER - s.value)]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }

@@ -23,7 +23,7 @@ export function ocmfRoutes({ submit }: Pick<ApiDeps, 'submit'>): RouteModule {
           description:
             'No token: the meter\'s ECDSA signature over the payload bytes exactly as sent authenticates it. Each RD entry on the registered ' +
             'OBIS register becomes a register read; energy is the register\'s rise. Refusals carry the MQTT reason codes: 400 `invalid_payload`, ' +
-            '401 `bad_signature`, 403 `meter_inactive`, 404 `unknown_meter`, 409 `conflict`/`ocmf_page_repeat`, ' +
+            '401 `bad_signature`, 403 `meter_inactive`, 404 `unknown_meter`, 409 `conflict`/`ocmf_page_repeat`/`ocmf_read_repeat`, ' +
             '422 `implausible_energy`/`stale`/`future_timestamp`/`ocmf_status`/`serial_mismatch`, 503 `unavailable` (not stored: retry).',
           body: Type.Object(
             {

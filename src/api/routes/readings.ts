@@ -35,6 +35,7 @@ export const REASON_STATUS: Record<RejectReason, number> = {
   ocmf_status: 422,
   serial_mismatch: 422,
   ocmf_page_repeat: 409,
+  ocmf_read_repeat: 409,
 };
 
 const COMMIT_TIMEOUT_MS = 15_000;

@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { generatePassword, hashPassword } from '../../../src/domain/credential.js';
 import { mosquittoPasswordLines } from '../../../src/store/meters.js';
-import { connectMeter, count, createTestDatabase, publish, reading, registerMeter, rejectionCases, startMosquitto, startTestGateway, type StatusMessage, subscribeGranted, type TestDatabase, type TestGateway, type TestMeter, type TestMosquitto, until, watchStatus } from '../../harness/index.js';
+import { connectMeter, count, createTestDatabase, publish, reading, registerMeter, rejectionCases, startMosquitto, startTestGateway, type StatusMessage, subscribeGranted, type TestDatabase, type TestGateway, type TestMeter, type TestMosquitto, until, watchStatus, addOcmfMeter, ocmfRecord, type OcmfTestMeter } from '../../harness/index.js';
+import { selectMintCandidates } from '../../../src/store/mint-readings.js';
 
 let db: TestDatabase;
 let mosq: TestMosquitto | null = null;
 let t: TestGateway | null = null;
 let meter: TestMeter;
 let other: TestMeter;
+let ocmfMeter: OcmfTestMeter;
 let client: MqttClient;
 let status: StatusMessage[];
 const topic = () => `meters/${meter.id}/readings`;
@@ -18,6 +20,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   meter = await registerMeter(db.pool);
   other = await registerMeter(db.pool);
+  ocmfMeter = await addOcmfMeter(db.pool, { maxKw: '22' });
   const gatewayPassword = generatePassword();
   // The password file is exactly what `gridmint meter passwd-file` prints, plus the gateway user.
   mosq = await startMosquitto([...(await mosquittoPasswordLines(db.pool)), `gridmint-gateway:${hashPassword(gatewayPassword)}`]);
@@ -118,6 +121,32 @@ describe('Mosquitto (external broker) ingestion', () => {
       expect((await fetch(`${t!.gateway.urls.http}/health/ready`)).status).toBe(200);
     } finally {
       victim.end(true);
+    }
+  });
+
+  it('takes OCMF records on meters/{id}/ocmf through Mosquitto: stored once, their rise mint-eligible; foreign ocmf topics denied', async (ctx) => {
+    if (!mosq) return ctx.skip();
+    const c = await connectMeter(mosq.url, { id: ocmfMeter.id, password: ocmfMeter.password } as TestMeter);
+    try {
+      const st = await watchStatus(c, ocmfMeter.id);
+      const t0 = Date.now() - 3_600_000;
+      const record = ocmfRecord(ocmfMeter, [{ at: new Date(t0), kwh: '100.25' }, { at: new Date(t0 + 900_000), kwh: '102.75' }]);
+      await publish(c, `meters/${ocmfMeter.id}/ocmf`, record);
+      // denied by the ACL: Mosquitto acks and drops it; the gateway never sees it
+      await publish(c, `meters/${meter.id}/ocmf`, ocmfRecord(ocmfMeter, [{ at: new Date(t0 + 1_800_000), kwh: '103' }]));
+      await publish(c, `meters/${ocmfMeter.id}/ocmf`, record); // a redelivery, and the ordering marker
+      await until(() => st.length >= 2, 10_000, 'two OCMF status messages');
+      expect(st.map((s) => s.outcome)).toEqual(['accepted', 'duplicate']);
+      const rows = await db.pool.query<{ id: string; kwh: string; state: string }>(
+        `SELECT id, trim_scale(kwh_amount)::text AS kwh, energy_state AS state FROM meter_readings WHERE meter_id = $1 ORDER BY "timestamp"`,
+        [ocmfMeter.id],
+      );
+      expect(rows.rows.map((r) => [r.kwh, r.state])).toEqual([['0', 'baseline'], ['2.5', 'rise']]);
+      const candidates = await selectMintCandidates(db.pool, 10_000);
+      expect(candidates.filter((x) => rows.rows.some((r) => r.id === x.id))).toEqual([{ id: rows.rows[1]!.id, wallet_address: ocmfMeter.owner, kwh_amount: '2.500000000' }]);
+      expect(await count(db.pool, "SELECT 1 FROM rejected_readings WHERE topic LIKE '%/ocmf'")).toBe(0);
+    } finally {
+      c.end(true);
     }
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseExactJson, JsonNumber } from '../../../src/domain/json-exact.js';
 import { evaluateOcmf, normaliseObis, parseOcmfPublicKey, registerKwhFrom } from '../../../src/domain/ocmf.js';
+import { highSTwin } from '../../harness/meters.js';
 
 const fixtures = JSON.parse(readFileSync(new URL('../../fixtures/ocmf/real-meters.json', import.meta.url), 'utf8')) as {
   records: { source: string; valid: boolean; obis: string; publicKey: string; record: string }[];
@@ -82,6 +83,20 @@ describe('OCMF verification per curve', () => {
     expect(evaluateOcmf(record(PAYLOAD, k384.privateKey, 'ECDSA-secp384r1-SHA384', 'hex', 'sha384'), { ...METER, publicKey: k384.spkiHex }).ok).toBe(true);
     // signed with SHA-256 but claiming SHA-384: refused
     expect(evaluateOcmf(record(PAYLOAD, k384.privateKey, 'ECDSA-secp384r1-SHA384'), { ...METER, publicKey: k384.spkiHex }).ok).toBe(false);
+  });
+});
+
+describe('OCMF signatures are not identities', () => {
+  it('a high-S twin and a fresh signature verify for the same payload: equal reads, other signature bytes', () => {
+    const k = keyOn('prime256v1');
+    const der = sign('sha256', Buffer.from(PAYLOAD), k.privateKey);
+    const wrap = (d: Buffer) => Buffer.from(`OCMF|${PAYLOAD}|{"SD":"${d.toString('hex')}"}`);
+    const outs = [der, highSTwin(der), sign('sha256', Buffer.from(PAYLOAD), k.privateKey)].map((d) => evaluateOcmf(wrap(d), { ...METER, publicKey: k.spkiHex }));
+    for (const o of outs) expect(o.ok, JSON.stringify(o)).toBe(true);
+    const records = outs.map((o) => (o.ok ? o.record : null)!);
+    expect(new Set(records.map((r) => r.signatureHex)).size).toBe(3);
+    expect(records[1]!.reads).toEqual(records[0]!.reads);
+    expect(records[2]!.reads).toEqual(records[0]!.reads);
   });
 });
 
