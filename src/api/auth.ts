@@ -142,12 +142,6 @@ export function createAuthenticator(keys: JwtKeys) {
     authenticate: async (request: FastifyRequest) => {
       identify(request);
     },
-    /** preHandler: a valid token whose role is one of `roles` (401 before 403) */
-    requireRole:
-      (...roles: Role[]) =>
-      async (request: FastifyRequest) => {
-        authorize(request, ...roles);
-      },
   };
 }
 

@@ -34,7 +34,6 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
     app.post(
       '/api/admin/meters',
       {
-        preHandler: auth.requireRole('admin'),
         config: { rateLimit: {} },
         schema: {
           tags: ['admin'],
@@ -74,6 +73,7 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
         },
       },
       async (request, reply) => {
+        const caller = auth.authorize(request, 'admin');
         const b = request.body;
         const r = await deps.meters.register({
           id: b.id, wallet: b.wallet, pubkey: b.pubkey, intervalSeconds: b.interval_seconds ?? DEFAULT_INTERVAL_SECONDS, maxKw: b.max_kw ?? DEFAULT_MAX_KW,
@@ -81,7 +81,7 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
         });
         if (!r.ok) throw 'exists' in r ? new DomainError('meter_exists', r.message) : new DomainError('invalid_request', `${r.field}: ${r.message}`);
         const { meter: row, password } = r;
-        request.log.info({ meter_id: row.id, by: request.principal!.sub }, 'meter registered');
+        request.log.info({ meter_id: row.id, by: caller.sub }, 'meter registered');
         // The password is shown only in this answer, so a broker failure must not lose it: the
         // meter is registered; `gridmint meter passwd <id>` provisions it again later.
         if (r.broker.error) {
@@ -94,7 +94,6 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
     app.get(
       '/api/admin/meters',
       {
-        preHandler: auth.requireRole('admin'),
         schema: {
           tags: ['admin'],
           security,
@@ -105,6 +104,7 @@ export function adminMeterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule {
         },
       },
       async (request) => {
+        auth.authorize(request, 'admin');
         const { limit, offset } = request.query;
         return { meters: (await deps.meters.list(limit, offset)).map(view), page: { limit, offset } };
       },

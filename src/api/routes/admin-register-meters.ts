@@ -47,7 +47,6 @@ export function adminRegisterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule 
       app.post(
         `/api/admin/meters/:id/${kind}`,
         {
-          preHandler: auth.requireRole('admin'),
           config: { rateLimit: {} },
           schema: {
             tags: ['admin'],
@@ -63,16 +62,17 @@ export function adminRegisterRoutes(deps: Pick<ApiDeps, 'meters'>): RouteModule 
           },
         },
         async (request) => {
+          const caller = auth.authorize(request, 'admin');
           const b = request.body;
           const r = await deps.meters.resolveHold({
             meterId: request.params.id, kind, at: b.at, finalRegister: b.final_register, newInitial: b.new_initial,
-            by: `api:${request.principal!.sub}`, reason: b.reason,
+            by: `api:${caller.sub}`, reason: b.reason,
           });
           if (!r.ok) {
             if (r.code === 'unknown_meter') throw notFound(`meter ${request.params.id}`);
             throw new DomainError(r.code, r.message);
           }
-          request.log.info({ meter_id: request.params.id, kind, by: request.principal!.sub }, 'register hold resolved');
+          request.log.info({ meter_id: request.params.id, kind, by: caller.sub }, 'register hold resolved');
           return { resolution_id: r.resolutionId, reads_changed: r.readsChanged, still_on_hold: r.stillOnHold };
         },
       );
