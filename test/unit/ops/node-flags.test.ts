@@ -12,9 +12,10 @@ import { repoPath } from './ops-files.js';
 describe('daemon node flags', () => {
   const fromStart = startNodeFlags();
 
-  it('npm start caps the old generation at 256 MiB and the semi-space at 8 MiB', () => {
+  it('npm start caps the old generation at 256 MiB and leaves the young generation at its default', () => {
     expect(fromStart).toContain('--max-old-space-size=256');
-    expect(fromStart).toContain('--max-semi-space-size=8');
+    // a smaller semi-space cost ~20 % of ingest throughput for ~20 MiB (README "Measured figures")
+    expect(fromStart.some((f) => f.startsWith('--max-semi-space-size'))).toBe(false);
   });
 
   it('the gridmint bin passes the same flags in its shebang', () => {
