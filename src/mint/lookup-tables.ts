@@ -81,6 +81,22 @@ export function createLookupTables(o: LookupTablesOptions) {
     return out;
   };
 
+  /**
+   * The slot a new table is created at. A finalized slot is surely in every node's SlotHashes,
+   * which table creation checks. A table's address is derived from (authority, slot), so two
+   * creates at one slot would be the same table (and the second insert a duplicate key that failed
+   * the run): each create waits for a finalized slot later than the previous one's.
+   */
+  let lastCreateSlot = -1;
+  const freshSlot = async (): Promise<number> => {
+    for (let waited = 0; waited <= 30_000; waited += 100) {
+      const slot = await o.chain.getSlot('finalized');
+      if (slot > lastCreateSlot) return (lastCreateSlot = slot);
+      await sleep(100);
+    }
+    throw new Error(`the finalized slot has stayed at ${lastCreateSlot} for 30 s; no new lookup table can be created`);
+  };
+
   /** Adds `missing` to tables with room, creating tables as needed; extensions are sent together. */
   const extend = async (mint: string, current: { address: string; view: LookupTableView }[], missing: string[]): Promise<void> => {
     const room = current.map((t) => ({ address: t.address, free: MAX_LOOKUP_TABLE_ADDRESSES - t.view.all.length }));
@@ -98,8 +114,7 @@ export function createLookupTables(o: LookupTablesOptions) {
     while (rest.length > 0) {
       const { blockhash, lastValidBlockHeight } = await o.chain.getLatestBlockhash();
       const first = [mint, ...rest.slice(0, EXTEND_CHUNK - 1)];
-      // A finalized slot is surely in every node's SlotHashes, which table creation checks.
-      const recentSlot = await o.chain.getSlot('finalized');
+      const recentSlot = await freshSlot();
       const built = buildCreateLookupTable(o.payer, recentSlot, blockhash, first);
       const op = await record(mint, { tableAddress: built.table, kind: 'create', addresses: first, signature: built.signature, lastValidBlockHeight, bytes: built.bytes });
       if ((await settleOp(op)) !== 'confirmed') return;
