@@ -123,3 +123,37 @@ describe('v0 mint transactions through lookup tables', () => {
     expect(rep.transactions).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe('several lookup tables created in one run', () => {
+  let t: TestMinter;
+  beforeAll(async () => {
+    t = await startTestMinter();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('gives each new table a slot of its own (address = authority + slot), so a run that needs three does not fail', async () => {
+    const many = Array.from({ length: 600 }, () => wallet());
+    await t.readings(many.map((w) => ({ wallet: w, kwh: '1' })));
+    expect((await t.minter().run('test')).result).toBe('success'); // creates the 600 token accounts
+    await t.readings(many.map((w) => ({ wallet: w, kwh: '1' })));
+    // No new slot while the run starts: every create would see the same finalized slot. On the old
+    // code the second create was the first one's address again (duplicate key: the run failed).
+    t.ledger.holdSlot(true);
+    const release = setTimeout(() => t.ledger.holdSlot(false), 1_500);
+    try {
+      const rep = await t.minter().run('test');
+      expect(rep.result).toBe('success');
+      expect(rep.wallets).toBe(600);
+    } finally {
+      clearTimeout(release);
+      t.ledger.holdSlot(false);
+    }
+    const tables = await t.db.pool.query<{ address: string }>('SELECT address FROM mint_lookup_tables');
+    expect(tables.rowCount).toBeGreaterThanOrEqual(3); // 600 accounts, at most 256 addresses a table
+    const metrics = createMetrics();
+    const mint = (await t.minter().mintRow(false)).mint_address;
+    expect((await auditSupply({ pool: t.db.pool, chain: t.client(metrics), mintAddress: mint, metrics })).ok).toBe(true);
+  }, 120_000);
+});
