@@ -1,5 +1,5 @@
 import { brokerAccessOnce } from '../ingest/meter-provisioner.js';
-import { createMeterRegistry, type BrokerUpdate, type MeterRegistry, type Refusal } from '../ingest/meter-registry.js';
+import { createMeterRegistry, type BrokerUpdate, type MeterRegistry, type RegistryRefusal } from '../ingest/meter-registry.js';
 import type { Pool } from '../store/pool.js';
 import { CliError, type CliContext } from './context.js';
 
@@ -14,7 +14,7 @@ export function meterRegistry(ctx: CliContext, pool: Pool): MeterRegistry {
 }
 
 /** A registry refusal as the flag that caused it. */
-export function refusalError(r: Refusal): CliError {
+export function refusalError(r: RegistryRefusal): CliError {
   return new CliError(`--${r.field.replaceAll('_', '-')}: ${r.message}`, 'invalid_argument');
 }
 

@@ -9,14 +9,6 @@ import type { Pool } from '../store/pool.js';
 import { insertRegisterMeter, resolveHold, type HoldResolution, type ResolveResult } from '../store/register-meters.js';
 import type { BrokerAccess } from './meter-provisioner.js';
 
-/**
- * The meter registry as one service: the only way meters are written, shared by the CLI
- * (`gridmint meter …`) and the admin API (`/api/admin/meters…`), so both apply the same rules and
- * both keep Mosquitto's dynamic security in step (MQTT_DYNSEC). Refusals are returned as values
- * with the field they concern; each caller words them for its audience (a flag, a JSON field).
- * The registry write commits first and stays the source of truth: a broker that cannot be
- * updated is reported in `broker`, never undoes the write.
- */
 /** How a meter reports (interval | register, json | ocmf) and its register profile, as given. */
 export interface ReportingOptions {
   reads: string;
@@ -37,7 +29,7 @@ export interface MeterRegistrationRequest extends ReportingOptions {
   maxKw: string;
 }
 
-export interface Refusal {
+export interface RegistryRefusal {
   ok: false;
   /** snake_case name of the refused input (id, wallet, pubkey, interval_seconds, max_kw, reads…) */
   field: string;
@@ -50,13 +42,13 @@ export interface BrokerUpdate {
   error: Error | null;
 }
 
-export type RegisterOutcome =
+export type RegistrationOutcome =
   | { ok: true; meter: MeterRow; password: string; broker: BrokerUpdate }
-  | Refusal
+  | RegistryRefusal
   | { ok: false; field: 'id'; exists: true; message: string };
 
 /** The checked registration, or why not (pure: callers may check before opening a database). */
-export function checkRegistration(r: MeterRegistrationRequest): { ok: true; publicKey: string; profile: RegisterProfileRow } | Refusal {
+export function checkRegistration(r: MeterRegistrationRequest): { ok: true; publicKey: string; profile: RegisterProfileRow } | RegistryRefusal {
   const format = r.format === 'ocmf' ? 'ocmf' : 'json';
   const problem = registrationProblem({ id: r.id, wallet: r.wallet, pubkey: r.pubkey, intervalSeconds: r.intervalSeconds, maxKw: r.maxKw, format });
   if (problem) return { ok: false, ...problem };
@@ -69,7 +61,7 @@ export function checkRegistration(r: MeterRegistrationRequest): { ok: true; publ
 }
 
 /** Why a rating change is refused, or null (pure, like checkRegistration). */
-export function ratingProblem(r: { intervalSeconds?: number; maxKw?: string }): Refusal | null {
+export function ratingProblem(r: { intervalSeconds?: number; maxKw?: string }): RegistryRefusal | null {
   if (r.intervalSeconds !== undefined && !isValidIntervalSeconds(r.intervalSeconds)) {
     return { ok: false, field: 'interval_seconds', message: 'interval must be a whole number of seconds that divides 86400 (1 … 86400, e.g. 60, 300, 900, 3600)' };
   }
@@ -77,6 +69,14 @@ export function ratingProblem(r: { intervalSeconds?: number; maxKw?: string }): 
   return kw ? { ok: false, field: 'max_kw', message: kw } : null;
 }
 
+/**
+ * The meter registry as one service: the only way meters are written, shared by the CLI
+ * (`gridmint meter …`) and the admin API (`/api/admin/meters…`), so both apply the same rules and
+ * both keep Mosquitto's dynamic security in step (MQTT_DYNSEC). Refusals are returned as values
+ * with the field they concern; each caller words them for its audience (a flag, a JSON field).
+ * The registry write commits first and stays the source of truth: a broker that cannot be
+ * updated is reported in `broker`, never undoes the write.
+ */
 export function createMeterRegistry(deps: { pool: Pool; broker: BrokerAccess }) {
   const { pool } = deps;
   const toBroker = async (fn: Parameters<BrokerAccess>[0]): Promise<BrokerUpdate> => {
@@ -89,7 +89,7 @@ export function createMeterRegistry(deps: { pool: Pool; broker: BrokerAccess }) 
 
   return {
     /** A new meter with a generated MQTT password (returned once; only its hash is stored). */
-    async register(r: MeterRegistrationRequest): Promise<RegisterOutcome> {
+    async register(r: MeterRegistrationRequest): Promise<RegistrationOutcome> {
       const checked = checkRegistration(r);
       if (!checked.ok) return checked;
       const password = generatePassword();
@@ -104,8 +104,8 @@ export function createMeterRegistry(deps: { pool: Pool; broker: BrokerAccess }) 
       const row = await setMeterStatus(pool, id, status);
       return row && { meter: row, broker: await toBroker((p) => p.setStatus(id, status)) };
     },
-    /** A new interval and/or rated power; a Refusal for bad values, null for no such meter. */
-    async setRating(id: string, r: { intervalSeconds?: number; maxKw?: string }): Promise<{ ok: true; meter: MeterRow } | Refusal | null> {
+    /** A new interval and/or rated power; a RegistryRefusal for bad values, null for no such meter. */
+    async setRating(id: string, r: { intervalSeconds?: number; maxKw?: string }): Promise<{ ok: true; meter: MeterRow } | RegistryRefusal | null> {
       const problem = ratingProblem(r);
       if (problem) return problem;
       const row = await setMeterRating(pool, id, r);
