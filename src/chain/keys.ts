@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 
@@ -36,7 +37,16 @@ export function keypairToJson(kp: Keypair): string {
 export async function writeKeypairFile(path: string, opts: { keypair?: Keypair; overwrite?: boolean } = {}): Promise<Keypair> {
   const kp = opts.keypair ?? Keypair.generate();
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, `${keypairToJson(kp)}\n`, { mode: 0o600, flag: opts.overwrite ? 'w' : 'wx' });
+  // Written whole under a temporary name first, then put in place in one step (link: fails with
+  // EEXIST if the file exists; rename: replaces it), so no reader ever sees a half-written key.
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, `${keypairToJson(kp)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    if (opts.overwrite) await rename(tmp, path);
+    else await link(tmp, path);
+  } finally {
+    await unlink(tmp).catch(() => {}); // already gone after a rename
+  }
   return kp;
 }
 
