@@ -138,10 +138,6 @@ export function createAuthenticator(keys: JwtKeys) {
     verifyToken,
     identify,
     authorize,
-    /** preHandler: any valid token */
-    authenticate: async (request: FastifyRequest) => {
-      identify(request);
-    },
   };
 }
 

@@ -15,6 +15,14 @@ export interface SignedReading {
   signature: string;
 }
 
+/** The fields every signed JSON reading carries (interval and register variants alike). */
+export const envelopeProperties = {
+  meter_id: { type: 'string', pattern: METER_ID_PATTERN },
+  timestamp: { type: 'string', format: 'date-time', maxLength: 40 },
+  wallet_address: { type: 'string', minLength: 1, maxLength: 64 },
+  signature: { type: 'string', pattern: '^[1-9A-HJ-NP-Za-km-z]{64,90}$' },
+} as const;
+
 // Amount syntax is checked here but its sign and size are not: a zero or negative amount is an
 // implausible reading (its own reason code), not a malformed one.
 export const readingSchema = {
@@ -23,11 +31,11 @@ export const readingSchema = {
   additionalProperties: false,
   required: ['meter_id', 'timestamp', 'kwh_amount', 'wallet_address', 'signature'],
   properties: {
-    meter_id: { type: 'string', pattern: METER_ID_PATTERN },
-    timestamp: { type: 'string', format: 'date-time', maxLength: 40 },
+    meter_id: envelopeProperties.meter_id,
+    timestamp: envelopeProperties.timestamp,
     kwh_amount: { type: 'string', pattern: '^-?(0|[1-9][0-9]{0,10})(\\.[0-9]{1,9})?$' },
-    wallet_address: { type: 'string', minLength: 1, maxLength: 64 },
-    signature: { type: 'string', pattern: '^[1-9A-HJ-NP-Za-km-z]{64,90}$' },
+    wallet_address: envelopeProperties.wallet_address,
+    signature: envelopeProperties.signature,
   },
 } as const;
 

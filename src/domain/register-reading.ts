@@ -2,7 +2,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { envelopeProblem, parseReadingJson, schemaProblem, type EvaluationLimits, type MeterSnapshot } from './evaluate.js';
 import type { KeyDecoder } from './keys.js';
-import { MAX_PAYLOAD_BYTES, METER_ID_PATTERN } from './reading.js';
+import { envelopeProperties, MAX_PAYLOAD_BYTES } from './reading.js';
 import type { CheckRefusal } from './outcome.js';
 import type { RejectReason } from './reasons.js';
 
@@ -24,11 +24,11 @@ export const registerReadingSchema = {
   additionalProperties: false,
   required: ['meter_id', 'timestamp', 'register_kwh', 'wallet_address', 'signature'],
   properties: {
-    meter_id: { type: 'string', pattern: METER_ID_PATTERN },
-    timestamp: { type: 'string', format: 'date-time', maxLength: 40 },
+    meter_id: envelopeProperties.meter_id,
+    timestamp: envelopeProperties.timestamp,
     register_kwh: { type: 'string', pattern: '^(0|[1-9][0-9]{0,10})(\\.[0-9]{1,9})?$' },
-    wallet_address: { type: 'string', minLength: 1, maxLength: 64 },
-    signature: { type: 'string', pattern: '^[1-9A-HJ-NP-Za-km-z]{64,90}$' },
+    wallet_address: envelopeProperties.wallet_address,
+    signature: envelopeProperties.signature,
   },
 } as const;
 

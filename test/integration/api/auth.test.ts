@@ -143,7 +143,7 @@ describe('public-key tokens (EdDSA / ES256)', () => {
       metrics: createMetrics(),
       auth: createAuthenticator({ secret: null, publicKey: pub, issuer: 'https://idp.example' }),
       writeRateLimit: 10,
-      routes: [(a, auth) => void a.get('/who', { preHandler: auth.authenticate }, async (req) => req.principal)],
+      routes: [(a, auth) => void a.get('/who', async (req) => auth.identify(req))],
     });
     const claims = { sub: 'u9', role: 'user', iss: 'https://idp.example' };
     const good = createSigner({ key: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'EdDSA', expiresIn: 60_000 })(claims);

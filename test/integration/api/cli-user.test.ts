@@ -34,7 +34,7 @@ describe('gridmint user add / gridmint jwt', () => {
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     const auth = createAuthenticator({ secret: readFileSync(secretFile, 'utf8').trim(), publicKey: null, issuer: null });
     const req = { headers: { authorization: `Bearer ${token}` }, principal: null } as never as { principal: unknown };
-    await auth.authenticate(req as never);
+    auth.identify(req as never);
     expect(req.principal).toEqual({ sub: user.id, role: 'rec_authority', wallet: w, name: 'Green Registry' });
 
     const wrongRole = await gridmint('jwt', '--sub', user.id, '--role', 'admin', '--ttl', '600');
