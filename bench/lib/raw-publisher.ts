@@ -16,6 +16,7 @@
 // a message counts once, at its first PUBACK, and the gateway answers a resend of a committed
 // reading as a duplicate (the bench counts committed rows, which a duplicate does not add). When
 // no PUBACK arrives for STALL_MS, or a meter cannot get back in, it fails loudly instead of hanging.
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { createPrivateKey, sign } from 'node:crypto';
@@ -104,6 +105,9 @@ const sentAt = new Float64Array(input.count);
 const latencies: number[] = [];
 let acked = 0;
 let statuses = 0;
+// BENCH_LATENCY_DUMP=<dir>: each PUBACK's (send time since start, latency) in ms, to see whether a
+// tail comes from stalls (clustered in time) or from steady queueing (spread out).
+const timeline: number[] | null = process.env.BENCH_LATENCY_DUMP ? [] : null;
 
 function onPacket(m: Meter, p: Packet): void {
   if (p.cmd === 'puback') {
@@ -114,7 +118,10 @@ function onPacket(m: Meter, p: Packet): void {
     acked++;
     m.backoffMs = 0;
     if (m.cwnd < input.window) m.cwnd++;
-    if (input.latencyUntil === 'puback') latencies.push(performance.now() - sentAt[n]!);
+    if (input.latencyUntil === 'puback') {
+      latencies.push(performance.now() - sentAt[n]!);
+      if (timeline) timeline.push(sentAt[n]! - start, performance.now() - sentAt[n]!);
+    }
   } else if (p.cmd === 'publish') {
     statuses++;
     const s = JSON.parse(p.payload.toString()) as { timestamp: string };
@@ -245,6 +252,7 @@ await new Promise<void>((resolve) => {
 });
 await awaitStatuses(input, () => statuses, payloads.length);
 finished = true;
+if (timeline) writeFileSync(`${process.env.BENCH_LATENCY_DUMP}/latency-${input.rate}-${Date.now()}.json`, JSON.stringify(timeline));
 writeResult({ sent: next, acked, statuses, seconds: (performance.now() - start) / 1000, reconnects, resent }, latencies);
 for (const m of meters) m.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
 process.exit(0);
