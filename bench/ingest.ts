@@ -18,6 +18,7 @@ import { migrate } from '../src/store/migrate.js';
 import { registerRegistration } from '../src/domain/register-meter.js';
 import { insertRegisterMeter } from '../src/store/register-meters.js';
 import { freePort, startDaemon, startMosquitto, type Daemon } from '../test/harness/index.js';
+import { createCpuMeter } from './lib/api-measure.js';
 import { trackPeakRss } from './lib/group-rss.js';
 import type { PublisherInput, PublisherResult } from './lib/publisher-protocol.js';
 
@@ -130,7 +131,15 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
     const base = Math.floor(Date.now() / 1000) * 1000 - 6 * 3_600_000; // whole seconds: the meters' grid
     const sustained = await publish({ url: brokerUrl, meters, kind, count: MAX_COUNT, rate: 0, window: 200, latencyUntil, tsBase: base }, dir, pool, MAX_COUNT);
     const fixedCount = FIXED_RATE * FIXED_SECONDS;
+    // CPU per reading in the fixed-rate phase: the gateway (all threads) and the PostgreSQL backends
+    // of its database (the bench's own count(*) polling included, a few ms). Unlike latency, this
+    // barely depends on what else the machine runs.
+    const cpu = createCpuMeter(admin, name, daemon.child.pid!);
+    const cpuBefore = await cpu.snapshot();
     const fixed = await publish({ url: brokerUrl, meters, kind, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
+    const cpuAfter = await cpu.snapshot();
+    const perReading = (pick: (pid: number) => boolean) =>
+      Math.round(([...cpuAfter].filter(([pid]) => pick(pid)).reduce((sum, [pid, ms]) => sum + ms - (cpuBefore.get(pid) ?? 0), 0) * 1000) / fixedCount);
     const peak = rss.stop();
     return {
       mode, kind, meters: METERS, verify_workers: Number(WORKERS), publisher: PUBLISHER.replace('bench/lib/', ''), load_before: loadBefore,
@@ -139,6 +148,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
       // connections the gateway closed at INGEST_MAX_PENDING; the publisher resent what was unacknowledged
       reconnects: (sustained.reconnects ?? 0) + (fixed.reconnects ?? 0), resent: (sustained.resent ?? 0) + (fixed.resent ?? 0),
       latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
+      gateway_cpu_us_per_reading: perReading((pid) => pid === -1), postgres_cpu_us_per_reading: perReading((pid) => pid !== -1),
       peak_rss_mib: peak.peakMib, processes: peak.processes,
     };
   } finally {

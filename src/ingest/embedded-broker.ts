@@ -66,6 +66,10 @@ function authError(message: string, returnCode: 2 | 3 | 4): AuthenticateError {
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const log = opts.logger.child({ component: 'mqtt-broker' });
   const meterOf = new WeakMap<Client, string>();
+  // Meters subscribed to their status topic (the only subscription a meter may hold). A status
+  // message goes straight to that one client (client.publish): the broker-wide route (mqemitter,
+  // topic trie) found the same single subscriber at a measurable cost per reading.
+  const statusSubscribers = new WeakSet<Client>();
   let overloadLogged = 0;
   let refusalLogged = 0;
   const refused = (reason: RefusalReason, ip: string) => {
@@ -141,10 +145,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         route,
         done: (outcome: Outcome | Error) => {
           if (outcome instanceof Error) return callback(outcome);
-          const status = statusMessage(outcome, meterId);
+          const status = statusSubscribers.has(client) ? statusMessage(outcome, meterId) : null;
           if (status) {
             corkUntilAnswered(client);
-            broker.publish({ cmd: 'publish', topic: status.topic, payload: status.payload, qos: 0, retain: false, dup: false }, () => {});
+            client.publish({ cmd: 'publish', topic: status.topic, payload: status.payload, qos: 0, retain: false, dup: false }, () => {});
           }
           callback(route.ok ? null : new Error('forbidden topic'));
         },
@@ -165,6 +169,16 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       log.info({ meter: meterId, topic: sub.topic.slice(0, 200) }, 'subscription refused');
       callback(null, null); // SUBACK 0x80 (failure) for this topic; the connection stays up
     },
+  });
+
+  broker.on('subscribe', (subs, client) => {
+    const meterId = meterOf.get(client);
+    // a refused subscription is reported with qos 128 (SUBACK failure)
+    if (meterId && subs.some((s) => s.topic === topicForStatus(meterId) && (s.qos as number) !== 128)) statusSubscribers.add(client);
+  });
+  broker.on('unsubscribe', (topics, client) => {
+    const meterId = meterOf.get(client);
+    if (meterId && topics.includes(topicForStatus(meterId))) statusSubscribers.delete(client);
   });
 
   const gauge = () => opts.metrics.metersConnected.set(broker.connectedClients);

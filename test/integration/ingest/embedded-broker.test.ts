@@ -111,6 +111,29 @@ describe('embedded broker: meter authentication and topic rules', () => {
     expect(await count(t.db.pool, 'SELECT 1 FROM meter_readings WHERE signature = $1', [forged.signature])).toBe(0);
   });
 
+  it('sends status messages only while the meter is subscribed to its status topic', async () => {
+    const c = await connectMeter(url, other);
+    try {
+      const received: string[] = [];
+      c.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
+      const before = reading(other);
+      await publish(c, `meters/${other.id}/readings`, JSON.stringify(before)); // not subscribed yet
+      const seen = await watchStatus(c, other.id);
+      const during = reading(other);
+      await publish(c, `meters/${other.id}/readings`, JSON.stringify(during));
+      await until(() => seen.some((s) => s.timestamp === during.timestamp), 5_000, 'status while subscribed');
+      await c.unsubscribeAsync(`meters/${other.id}/status`);
+      const after = reading(other);
+      await publish(c, `meters/${other.id}/readings`, JSON.stringify(after));
+      await publish(c, `meters/${other.id}/readings`, JSON.stringify(reading(other))); // a later batch: the earlier status would have arrived
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.map((s) => s.timestamp)).toEqual([during.timestamp]);
+      expect(received).toHaveLength(1);
+    } finally {
+      c.end(true);
+    }
+  });
+
   it("refuses a subscription to another meter's status topic or to wildcards", async () => {
     const c = await connectMeter(url, other);
     try {
