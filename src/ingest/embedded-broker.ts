@@ -171,6 +171,19 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     },
   });
 
+  // A meter's publish, once authorized (consumed above) and acknowledged, ends here. aedes would
+  // next route it to subscribers — nobody may subscribe to a meter's readings or OCMF topics
+  // (authorizeSubscribe grants only the meter's own status) — through a retained store, the
+  // offline-session lookup and the topic trie: work per reading for no receiver, and a retained
+  // flag would keep a copy in memory. The gateway's own publishes (client null) route as usual.
+  // (aedes calls publish(packet, client, done) internally; its typings know only (packet, done).)
+  type Route = (packet: unknown, client: unknown, done?: (err?: Error) => void) => void;
+  const route = (broker.publish as unknown as Route).bind(broker);
+  (broker as unknown as { publish: Route }).publish = (packet, client, done) => {
+    if (typeof client === 'object' && client !== null && meterOf.has(client as Client)) return done?.();
+    route(packet, client, done);
+  };
+
   broker.on('subscribe', (subs, client) => {
     const meterId = meterOf.get(client);
     // a refused subscription is reported with qos 128 (SUBACK failure)
