@@ -153,6 +153,8 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
     };
   } finally {
     await daemon?.kill('SIGTERM');
+    // BENCH_DAEMON_LOG=<dir>: the daemon's whole output (e.g. with BENCH_NODE_ARGS=--trace-gc)
+    if (daemon && process.env.BENCH_DAEMON_LOG) writeFileSync(join(process.env.BENCH_DAEMON_LOG, `daemon-${mode}-${Date.now()}.log`), daemon.output());
     await mosq?.stop();
     await pool.end();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

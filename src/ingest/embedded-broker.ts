@@ -11,6 +11,9 @@ import { ConnectionGuard } from './connection-guard.js';
 import type { MeterCache } from './meter-cache.js';
 import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
+/** Unacknowledged readings per connection read before earlier ones commit (see read-ahead below). */
+const READ_AHEAD = 16;
+
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
@@ -48,8 +51,10 @@ function authError(message: string, returnCode: 2 | 3 | 4): AuthenticateError {
  * The embedded aedes broker: meters connect with username = meter id and their password; a meter
  * may publish only to meters/{id}/readings and subscribe only to meters/{id}/status.
  *
- * Readings are consumed in authorizePublish and its callback is held until the batch commits:
- * aedes sends the PUBACK only after that callback, so a PUBACK means committed. Refusals:
+ * Readings are consumed in authorizePublish and acknowledged only after the commit of their batch,
+ * so a PUBACK means committed: a QoS 1 reading on the meter's own topic is PUBACKed by this code
+ * (see read-ahead below); anything else keeps its authorization held until the commit, and aedes
+ * answers it then. Refusals:
  * - a valid reading topic with a bad message → quarantined, PUBACK after commit, reason on status;
  * - another topic → quarantined as forbidden_topic, then the publish is refused (aedes closes the
  *   connection: MQTT 3.1.1 has no negative PUBACK);
@@ -102,6 +107,24 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     conn.cork();
   };
 
+  // Read-ahead. aedes reads a connection's next chunk only once every publish of the previous
+  // chunk has been authorized, and a PUBACK must wait for the commit; holding the authorization
+  // until then made a reading that arrived behind its meter's previous one wait for that commit
+  // before it was even read, then for a commit cycle of its own. So up to READ_AHEAD readings per
+  // connection are released to aedes at once and acknowledged here after their commit, in arrival
+  // order (the pipeline answers in order; MQTT 3.1.1 §4.6). Past that, authorization is held as
+  // before, which stops reading that connection: a flooding meter holds at most READ_AHEAD (+ one
+  // chunk) of the shared INGEST_MAX_PENDING, never the whole of it. Small on purpose: a meter sends
+  // one reading per interval, a few cover a commit cycle, and every read-ahead reading is one more
+  // the meter must resend if the gateway sheds its connection.
+  const inFlight = new WeakMap<Client, number>();
+  const puback = (client: Client, messageId: number) => {
+    const conn = client.conn as unknown as net.Socket;
+    if (client.closed || conn.destroyed) return; // gone: the meter resends, and the resend is a duplicate
+    corkUntilAnswered(client);
+    conn.write(Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff])); // PUBACK (3.1 and 3.1.1)
+  };
+
   const broker = await Aedes.createBroker({
     connectTimeout: opts.limits.connectTimeoutMs,
     preConnect: (_client, packet, callback) => {
@@ -137,6 +160,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const receivedAt = Date.now();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       const route = routeTopic(packet.topic, meterId);
+      // Read-ahead (see readAhead above): a QoS 1 reading on the meter's own topic is released to
+      // aedes at once, downgraded so that aedes sends no PUBACK; this code sends it after the commit.
+      const early = route.ok && packet.qos === 1 && (inFlight.get(client) ?? 0) < READ_AHEAD;
       const accepted = opts.sink.submit({
         source: 'mqtt',
         topic: packet.topic,
@@ -144,15 +170,22 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         receivedAt,
         route,
         done: (outcome: Outcome | Error) => {
-          if (outcome instanceof Error) return callback(outcome);
+          if (early) inFlight.set(client, inFlight.get(client)! - 1);
+          if (outcome instanceof Error) return early ? client.close() : callback(outcome); // unacknowledged: the meter resends
+          if (early) puback(client, packet.messageId!);
           const status = statusSubscribers.has(client) ? statusMessage(outcome, meterId) : null;
           if (status) {
             corkUntilAnswered(client);
             client.publish({ cmd: 'publish', topic: status.topic, payload: status.payload, qos: 0, retain: false, dup: false }, () => {});
           }
-          callback(route.ok ? null : new Error('forbidden topic'));
+          if (!early) callback(route.ok ? null : new Error('forbidden topic'));
         },
       });
+      if (accepted && early) {
+        inFlight.set(client, (inFlight.get(client) ?? 0) + 1);
+        packet.qos = 0;
+        return callback(null);
+      }
       if (!accepted) {
         if (!opts.sink.accepting) return; // draining: hold it; the meter retries after we close
         if (Date.now() - overloadLogged > 5_000) {
