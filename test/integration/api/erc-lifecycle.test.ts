@@ -61,6 +61,28 @@ describe('GET /api/erc/my-certificates', () => {
     expect(items.map((x: { kwh_amount: string }) => x.kwh_amount)).toEqual(['12345.678901234', '0.000000001', '2']);
   });
 
+  it('list items stay the summary after each write: anchoring, transfer away, retirement (stored with the row)', async () => {
+    const me = actor('user');
+    const bob = actor('user');
+    const [a, b] = [await certify('3.5', me), await certify('4.5', me)];
+    const list = async (who: Actor) =>
+      (await h.app.inject({ method: 'GET', url: '/api/erc/my-certificates', headers: who.headers })).json().certificates as { certificate_id: string }[];
+    const { markAnchored } = await import('../../../src/store/certificate-anchors.js');
+    await markAnchored(h.db.pool, a, '5'.repeat(88));
+    expect((await transfer(me, b, bob.wallet)).statusCode).toBe(200);
+    expect((await list(me)).map((x) => x.certificate_id)).toEqual([a]);
+    const [bobs] = await list(bob);
+    expect(bobs).toMatchObject({ certificate_id: b, owner_wallet: bob.wallet, status: 'transferred', retirement: null });
+    expect((await retire(bob, b, { beneficiary: 'Bob & Co' })).statusCode).toBe(200);
+    const after = { me: await list(me), bob: await list(bob) };
+    expect(after.me[0]).toMatchObject({ blockchain_tx_signature: '5'.repeat(88), anchored_at: expect.any(String) });
+    expect(after.bob[0]).toMatchObject({ status: 'retired', retirement: { beneficiary: 'Bob & Co', purpose: null } });
+    for (const [who, item] of [[me, after.me[0]!], [bob, after.bob[0]!]] as const) {
+      const { reading_ids: _r, transfers: _t, ...summary } = (await view(who, item.certificate_id)).json();
+      expect(item).toEqual(summary);
+    }
+  });
+
   it('400 for limit over 100 or junk paging; 401 without a token; 403 for a token without a wallet', async () => {
     for (const q of ['limit=101', 'limit=0', 'offset=-1', "limit=1;DROP TABLE users", 'limit=abc', 'extra=1']) {
       const r = await h.app.inject({ method: 'GET', url: `/api/erc/my-certificates?${q}`, headers: owner.headers });
