@@ -14,6 +14,7 @@ import { ChainUnavailableError } from '../chain/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Authenticator } from './auth.js';
 import { answerFor, catalogued } from './errors.js';
+import { lazyChildLogger } from './lazy-logger.js';
 
 /** The app as route modules see it: request and reply types come from the TypeBox schemas. */
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -150,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     bodyLimit: 64 * 1024,
     logController: new AccessLog(opts.logger.child({ component: 'http' }, { redact: [] })),
+    childLoggerFactory: lazyChildLogger,
     trustProxy: trustProxySetting(opts.trustProxy),
   });
   app.setValidatorCompiler(validatorCompiler());
