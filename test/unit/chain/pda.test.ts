@@ -20,8 +20,8 @@ describe('isOnCurve', () => {
     const differ = cases.filter((b) => isOnCurve(b) !== PublicKey.isOnCurve(b)).map((b) => b.toString('hex'));
     expect(differ).toEqual([]);
     // both answers occur (random 32 bytes are a point about half the time; real keys always are)
-    expect(cases.filter((b) => isOnCurve(b)).length).toBeGreaterThan(1700);
-    expect(cases.filter((b) => !isOnCurve(b)).length).toBeGreaterThan(1000);
+    expect(cases.filter((b) => isOnCurve(b)).length).toBeGreaterThan(1400);
+    expect(cases.filter((b) => !isOnCurve(b)).length).toBeGreaterThan(1200);
   });
 });
 
