@@ -35,7 +35,7 @@ export function createCpuMeter(admin: pg.Client, database: string, gatewayPid: n
  * themselves (their query text is prefixed), on the seeded database.
  */
 export async function explain(url: string, me: string, owner: string): Promise<void> {
-  const { listCertificatesJsonByOwner, getCertificateWithTransfers } = await import('../../src/store/certificates.js');
+  const { listCertificatesJsonByOwner, getCertificateDetailJson } = await import('../../src/store/certificates.js');
   const { listReadingsJsonOfOwner } = await import('../../src/store/meters.js');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -58,7 +58,7 @@ export async function explain(url: string, me: string, owner: string): Promise<v
   for (const [what, run] of [
     ['my-certificates', () => listCertificatesJsonByOwner(explaining, me, 50, 0)],
     ['my-readings', () => listReadingsJsonOfOwner(explaining, owner, 50, 0)],
-    ['certificate detail', () => getCertificateWithTransfers(explaining, 'ERC-2023-000001')],
+    ['certificate detail', () => getCertificateDetailJson(explaining, 'ERC-2023-000001')],
   ] as const) {
     console.log(`\n-- ${what}`);
     await run();

@@ -1,11 +1,12 @@
 import { MINT_SIZE, TOKEN_PROGRAM_ID, createInitializeMint2Instruction, unpackAccount, unpackMint } from '@solana/spl-token';
 import { Connection, Keypair, PublicKey, SystemProgram, Transaction, type Commitment, type Finality } from '@solana/web3.js';
+import bs58 from 'bs58';
 import type { Logger } from 'pino';
 import { ChainTxError, ChainUnavailableError, txErrorKind } from './errors.js';
 import { sleep } from '../lib/retry.js';
 import { MAX_AIRDROP_LAMPORTS } from './ledger/limits.js';
 import { extractMemo, memoInstruction } from './memo.js';
-import { deriveAta } from './tokens.js';
+import { ataAddress, deriveAta } from './tokens.js';
 
 export interface ChainClientOptions {
   rpcUrl: string;
@@ -45,6 +46,24 @@ export type WaitOutcome =
 export type ChainClient = ReturnType<typeof createChainClient>;
 
 
+/** An account as getMultipleAccounts answers it with base64 encoding. */
+interface RpcAccount {
+  data: [string, string];
+  owner: string;
+}
+
+const TOKEN_PROGRAM = TOKEN_PROGRAM_ID.toBase58();
+const TOKEN_ACCOUNT_SIZE = 165;
+
+/** A token account's amount, refusing what is not one of this mint (as unpackAccount refuses). */
+function tokenAmountOf(ata: string, info: RpcAccount, mintBytes: Buffer): bigint {
+  if (info.owner !== TOKEN_PROGRAM) throw new Error(`account ${ata} is owned by ${info.owner}, not the token program`);
+  const data = Buffer.from(info.data[0], 'base64');
+  if (data.length < TOKEN_ACCOUNT_SIZE) throw new Error(`account ${ata} is ${data.length} bytes, not a token account`);
+  if (!data.subarray(0, 32).equals(mintBytes)) throw new Error(`account ${ata} is not of mint ${bs58.encode(mintBytes)}`);
+  return data.readBigUInt64LE(64);
+}
+
 /** Production Solana client for any RPC endpoint (local ledger or a cluster). */
 export function createChainClient(o: ChainClientOptions) {
   const log = o.logger.child({ component: 'chain' });
@@ -69,8 +88,8 @@ export function createChainClient(o: ChainClientOptions) {
     }
   };
 
-  /** Raw JSON-RPC, used where web3.js would flatten the structured error (sendTransaction). */
-  const raw = async (method: string, params: unknown[]): Promise<unknown> => {
+  /** One JSON-RPC call: its result or its error, as the node sent them. */
+  const post = async (method: string, params: unknown[]) => {
     const res = await fetch(o.rpcUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -78,7 +97,12 @@ export function createChainClient(o: ChainClientOptions) {
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) throw new ChainUnavailableError(method, `HTTP ${res.status}`);
-    const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: { err?: unknown; logs?: string[] } } };
+    return (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: { err?: unknown; logs?: string[] } } };
+  };
+
+  /** Raw JSON-RPC, used where web3.js would flatten the structured error (sendTransaction). */
+  const raw = async (method: string, params: unknown[]): Promise<unknown> => {
+    const body = await post(method, params);
     const err = body.error;
     if (!err) return body.result;
     // -32002 preflight failure, -32003 signature verification, -32602 undecodable tx: the node
@@ -88,6 +112,13 @@ export function createChainClient(o: ChainClientOptions) {
       throw new ChainTxError(txErrorKind(txErr), err.message, txErr, err.data?.logs ?? []);
     }
     throw new ChainUnavailableError(method, `${err.code} ${err.message}`);
+  };
+
+  /** A read by raw JSON-RPC: any error means the chain could not answer (ChainUnavailableError via `call`). */
+  const read = async (method: string, params: unknown[]): Promise<unknown> => {
+    const body = await post(method, params);
+    if (body.error) throw new Error(`${body.error.code} ${body.error.message}`);
+    return body.result;
   };
 
   const getLatestBlockhash = () => call('getLatestBlockhash', () => connection.getLatestBlockhash(commitment));
@@ -144,17 +175,26 @@ export function createChainClient(o: ChainClientOptions) {
     return sig;
   };
 
-  /** Token accounts of (mint, wallets), fetched 100 per getMultipleAccounts call. */
+  /**
+   * Token accounts of (mint, wallets), fetched 100 per getMultipleAccounts call. By raw JSON-RPC
+   * with the addresses' memoised base58 (balances read thousands of accounts a second: web3.js
+   * re-encoded every address and validated every response with superstruct), each account checked
+   * as unpackAccount checks it (token program owner, size) and of this mint.
+   */
   const fetchTokenAccounts = async (mint: string, wallets: readonly string[]) => {
-    const atas = wallets.map((w) => deriveAta(mint, w));
+    const atas = wallets.map((w) => ataAddress(mint, w));
+    const mintBytes = new PublicKey(mint).toBuffer();
     const out: { wallet: string; ata: string; amount: bigint | null }[] = [];
     for (let i = 0; i < atas.length; i += 100) {
       const chunk = atas.slice(i, i + 100);
-      const infos = await call('getMultipleAccounts', () => connection.getMultipleAccountsInfo(chunk, commitment));
+      const infos = await call('getMultipleAccounts', async () => {
+        const r = (await read('getMultipleAccounts', [chunk, { encoding: 'base64', commitment }])) as { value?: unknown } | null;
+        if (!Array.isArray(r?.value) || r.value.length !== chunk.length) throw new Error('getMultipleAccounts: malformed result');
+        return r.value as (RpcAccount | null)[];
+      });
       infos.forEach((info, j) => {
-        const ata = chunk[j] as PublicKey;
-        const amount = info ? unpackAccount(ata, info, TOKEN_PROGRAM_ID).amount : null;
-        out.push({ wallet: wallets[i + j] as string, ata: ata.toBase58(), amount });
+        const ata = chunk[j]!;
+        out.push({ wallet: wallets[i + j] as string, ata, amount: info ? tokenAmountOf(ata, info, mintBytes) : null });
       });
     }
     return out;

@@ -3,11 +3,11 @@ import {
   TOKEN_PROGRAM_ID,
   createAssociatedTokenAccountIdempotentInstruction,
   createMintToInstruction,
-  getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { ComputeBudgetProgram, PublicKey, TransactionMessage, VersionedTransaction, type Keypair, type TransactionInstruction } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { U64_MAX } from '../domain/kwh.js';
+import { findProgramAddress } from './pda.js';
 
 /** Legacy transaction size limit (IPv6 MTU minus headers). */
 export const MAX_TX_BYTES = 1232;
@@ -59,19 +59,31 @@ export interface BuiltMintTx {
   transaction: VersionedTransaction;
 }
 
-const ataCache = new Map<string, PublicKey>();
+const ataCache = new Map<string, { key: PublicKey; address: string }>();
 
 /** Associated token address of (mint, wallet), memoised: the PDA search hashes until it finds an off-curve point, too costly to repeat per entry. */
-export function deriveAta(mint: PublicKey | string, wallet: PublicKey | string): PublicKey {
-  const key = `${String(mint)}:${String(wallet)}`;
-  let ata = ataCache.get(key);
+function ataOf(mint: PublicKey | string, wallet: PublicKey | string): { key: PublicKey; address: string } {
+  const id = `${String(mint)}:${String(wallet)}`;
+  let ata = ataCache.get(id);
   if (!ata) {
-    // allowOwnerOffCurve: a wallet may legitimately be a PDA (multisig vault, program-owned).
-    ata = getAssociatedTokenAddressSync(new PublicKey(mint), new PublicKey(wallet), true, TOKEN_PROGRAM_ID, ASSOCIATED_TOKEN_PROGRAM_ID);
+    // As getAssociatedTokenAddressSync with allowOwnerOffCurve (a wallet may legitimately be a PDA:
+    // multisig vault, program-owned), found by the faster search of pda.ts (a test compares them).
+    const seeds = [new PublicKey(wallet).toBuffer(), TOKEN_PROGRAM_ID.toBuffer(), new PublicKey(mint).toBuffer()];
+    const [key] = findProgramAddress(seeds, ASSOCIATED_TOKEN_PROGRAM_ID);
+    ata = { key, address: key.toBase58() };
     if (ataCache.size > 200_000) ataCache.clear();
-    ataCache.set(key, ata);
+    ataCache.set(id, ata);
   }
   return ata;
+}
+
+export function deriveAta(mint: PublicKey | string, wallet: PublicKey | string): PublicKey {
+  return ataOf(mint, wallet).key;
+}
+
+/** The same address in base58, memoised with it (an RPC request names accounts in base58). */
+export function ataAddress(mint: PublicKey | string, wallet: PublicKey | string): string {
+  return ataOf(mint, wallet).address;
 }
 
 /** Bytes of a compact-u16 length prefix. */

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import { singleFlightCache } from '../lib/single-flight.js';
 import {
-  backingOf, contentOf, getCertificate, getCertificateWithTransfers, issueCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate,
+  backingOf, contentOf, getCertificate, getCertificateDetailJson, issueCertificate, listCertificatesJsonByOwner, listTransfers, retireCertificate, transferCertificate,
   type CertificateRow, type OwnershipResult, type TransferRow,
 } from '../store/certificates.js';
 import type { MemoChain } from './chain.js';
@@ -46,8 +46,8 @@ export type OwnerCaller = CertificateCaller & { wallet: string };
 export interface ErcService {
   issue(req: IssueRequest): Promise<CertificateRow>;
   verify(id: string): Promise<Verification | null>;
-  /** One certificate, for a caller who may see it; otherwise `not_found`, as if it did not exist. */
-  get(id: string, caller: CertificateCaller): Promise<CertificateRecord>;
+  /** One certificate's detail view as JSON built by PostgreSQL, for a caller who may see it; otherwise `not_found`, as if it did not exist. */
+  getJson(id: string, caller: CertificateCaller): Promise<string>;
   /** A page of the certificates a wallet owns, newest first, as a JSON array built by PostgreSQL. */
   listOwnedJson(wallet: string, limit: number, offset: number): Promise<string>;
   transfer(req: { id: string; caller: OwnerCaller; toWallet: string }): Promise<CertificateRecord>;
@@ -142,11 +142,10 @@ export function createErcService(deps: { pool: Pool; chain: MemoChain | null; me
       };
     },
 
-    async get(id, caller) {
-      // one query, one snapshot: the certificate with its transfers
-      const found = await getCertificateWithTransfers(deps.pool, id);
-      if (!found || !mayViewCertificate(caller, found.row)) throw notFound(`certificate ${id}`);
-      return { certificate: found.row, transfers: found.transfers };
+    async getJson(id, caller) {
+      const found = await getCertificateDetailJson(deps.pool, id);
+      if (!found || !mayViewCertificate(caller, found)) throw notFound(`certificate ${id}`);
+      return found.json;
     },
 
     listOwnedJson: (wallet, limit, offset) => listCertificatesJsonByOwner(deps.pool, wallet, limit, offset),

@@ -163,24 +163,17 @@ export async function getCertificate(db: pg.Pool | pg.PoolClient, id: string): P
 
 const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-const MY_CERTIFICATES_SQL = `SELECT coalesce(json_agg(json_build_object(
-        'certificate_id', certificate_id, 'status', status, 'meter_id', meter_id, 'owner_wallet', owner_wallet,
-        'issued_to_wallet', issued_to_wallet, 'period_start', ${iso('period_start')}, 'period_end', ${iso('period_end')},
-        'kwh_amount', trim_scale(kwh_amount)::text, 'reading_count', reading_count,
-        'issuer', json_build_object('wallet', issuer_wallet, 'name', issuer_name), 'issued_at', ${iso('issued_at')},
-        'metadata', metadata, 'content_hash', content_hash, 'blockchain_tx_signature', blockchain_tx_signature,
-        'anchored_at', ${iso('anchored_at')},
-        'retirement', CASE WHEN retired_at IS NULL THEN NULL ELSE json_build_object(
-          'beneficiary', retirement_beneficiary, 'purpose', retirement_purpose, 'retired_at', ${iso('retired_at')}) END
-      ) ORDER BY issued_at DESC, certificate_id DESC), '[]')::text AS items
-      FROM (SELECT * FROM erc_certificates WHERE owner_wallet = $1
+// Each item is the row's stored summary_json (migration 009: rendered by a trigger on every write),
+// so a page costs a text concatenation, not 50 JSON renderings.
+const MY_CERTIFICATES_SQL = `SELECT coalesce('[' || string_agg(summary_json, ',' ORDER BY issued_at DESC, certificate_id DESC) || ']', '[]') AS items
+      FROM (SELECT summary_json, issued_at, certificate_id FROM erc_certificates WHERE owner_wallet = $1
              ORDER BY issued_at DESC, certificate_id DESC LIMIT $2 OFFSET $3) c`;
 
 /**
- * The wallet's certificates, newest first, as a JSON array built by Postgres — the summary view
- * (erc-views.ts summaryView) field for field. The list is the hot read path: one text value
- * instead of 50 parsed rows and a re-serialisation cuts its CPU cost several-fold. A test checks
- * that every item equals the summary view of the same certificate.
+ * The wallet's certificates, newest first, as a JSON array — the summary view (erc-views.ts
+ * summaryView) field for field, as stored with each row. The list is the hot read path: one text
+ * value instead of 50 parsed rows and a re-serialisation. A test checks that every item equals the
+ * summary view of the same certificate, also after transfer, retirement and anchoring.
  */
 export async function listCertificatesJsonByOwner(db: pg.Pool, wallet: string, limit: number, offset: number): Promise<string> {
   // Named: each pooled connection parses and plans it once, not on every request.
@@ -195,24 +188,32 @@ export interface TransferRow {
   blockchain_tx_signature: string | null;
 }
 
-const CERTIFICATE_DETAIL_SQL = `SELECT ${COLUMNS}, (SELECT coalesce(json_agg(json_build_object('from_wallet', t.from_wallet, 'to_wallet', t.to_wallet,
+// The detail document: the stored summary (migration 009) with the reading ids and transfers
+// appended, and the three columns the caller's right to see it is decided on.
+const CERTIFICATE_DETAIL_SQL = `SELECT owner_wallet, issuer_user_id, issuer_wallet,
+       left(summary_json, -1) || ', "reading_ids" : ' || to_json(reading_ids::text[])::text || ', "transfers" : ' ||
+       (SELECT coalesce(json_agg(json_build_object('from_wallet', t.from_wallet, 'to_wallet', t.to_wallet,
               'transferred_at', ${iso('t.transferred_at')}, 'blockchain_tx_signature', t.blockchain_tx_signature) ORDER BY t.id), '[]')
-              FROM erc_certificate_transfers t WHERE t.certificate_id = c.certificate_id) AS transfers
+          FROM erc_certificate_transfers t WHERE t.certificate_id = c.certificate_id)::text || '}' AS json
        FROM erc_certificates c WHERE certificate_id = $1`;
 
+export interface CertificateDetailJson {
+  owner_wallet: string;
+  issuer_user_id: string;
+  issuer_wallet: string;
+  /** the detail view (erc-views.ts detailView) as JSON text */
+  json: string;
+}
+
 /**
- * A certificate and its transfers in one query and one snapshot (the detail view): one round
- * trip instead of two, which under load is what a detail request mostly waits on. Named, so each
- * pooled connection plans it once.
+ * A certificate with its readings and transfers as one JSON document, in one query and one
+ * snapshot: the detail route sends it as it comes, where parsing some twenty columns (dates,
+ * numerics, arrays) and serialising them again was most of its own CPU time. Named, so each
+ * pooled connection plans it once. A test checks it against the detail view of the same row.
  */
-export async function getCertificateWithTransfers(db: pg.Pool, id: string): Promise<{ row: CertificateRow; transfers: TransferRow[] } | null> {
-  const r = await db.query<CertificateRow & { transfers: (Omit<TransferRow, 'transferred_at'> & { transferred_at: string })[] }>({
-    name: 'api-certificate-detail', text: CERTIFICATE_DETAIL_SQL, values: [id],
-  });
-  const x = r.rows[0];
-  if (!x) return null;
-  const { transfers, ...row } = x;
-  return { row, transfers: transfers.map((t) => ({ ...t, transferred_at: new Date(t.transferred_at) })) };
+export async function getCertificateDetailJson(db: pg.Pool, id: string): Promise<CertificateDetailJson | null> {
+  const r = await db.query<CertificateDetailJson>({ name: 'api-certificate-detail', text: CERTIFICATE_DETAIL_SQL, values: [id] });
+  return r.rows[0] ?? null;
 }
 
 export async function listTransfers(db: pg.Pool, id: string): Promise<TransferRow[]> {

@@ -110,7 +110,11 @@ export function ercRoutes({ erc, limits }: Pick<ApiDeps, 'erc' | 'limits'>): Rou
           response: withErrors({ 200: { ...certificateDetail, description: 'The certificate' } }, 400, 401, 404),
         },
       },
-      async (request) => detailView(await erc.get(request.params.id, auth.identify(request))),
+      async (request, reply) => {
+        const json = await erc.getJson(request.params.id, auth.identify(request));
+        // Already the detail view's JSON from Postgres (a string is sent as is; see my-certificates).
+        return reply.type('application/json').send(json as never);
+      },
     );
 
     app.get(

@@ -38,6 +38,12 @@ function str(p: unknown, what: string): string {
  * of token accounts a second (bench:api profile).
  */
 function addr(p: unknown): Address {
+  keyBytes(p);
+  return p as Address;
+}
+
+/** The 32 bytes of a base58 pubkey param (RPC error -32602 otherwise). */
+function keyBytes(p: unknown): Uint8Array {
   let bytes: Uint8Array | null = null;
   try {
     bytes = bs58.decode(str(p, 'pubkey'));
@@ -45,7 +51,27 @@ function addr(p: unknown): Address {
     /* refused below */
   }
   if (bytes?.length !== 32) throw new RpcError(-32602, 'Invalid param: Invalid');
-  return p as Address;
+  return bytes;
+}
+
+/** An account as litesvm's native handle returns it. */
+interface RawAccount {
+  data(): Uint8Array;
+  executable(): boolean;
+  lamports(): bigint;
+  owner(): Uint8Array;
+}
+
+/** Program addresses in base58; accounts have few distinct owners, so each is encoded once. */
+const ownerNames = new Map<string, string>();
+function ownerName(owner: Uint8Array): string {
+  const hex = Buffer.from(owner).toString('hex');
+  let name = ownerNames.get(hex);
+  if (name === undefined) {
+    name = bs58.encode(owner);
+    if (ownerNames.size < 10_000) ownerNames.set(hex, name);
+  }
+  return name;
 }
 
 /** Formats base units as a decimal string without floats (e.g. 1234500000, 9 → "1.2345"). */
@@ -61,9 +87,22 @@ export function createRpcMethods(engine: LedgerEngine): RpcMethods {
   const { svm, clock } = engine;
   const ctx = (value: unknown) => ({ context: { apiVersion: '2.2.0', slot: engine.slot() }, value });
 
+  // Accounts by raw key bytes, as engine.ts reads balances: svm.getAccount(address) encodes the
+  // key and decodes the owner through @solana/kit's BigInt base58 codec, the largest cost of the
+  // ledger when the balance cache reads thousands of token accounts a second (bench:api profile).
+  const native = (svm as unknown as { inner?: { getAccount?: (k: Uint8Array) => RawAccount | null } }).inner;
+  const lookup = (pk: unknown): { data: Uint8Array; executable: boolean; lamports: bigint; programAddress: string } | null => {
+    if (typeof native?.getAccount !== 'function') {
+      const a = svm.getAccount(addr(pk));
+      return a.exists ? a : null;
+    }
+    const raw = native.getAccount(keyBytes(pk));
+    return raw ? { data: raw.data(), executable: raw.executable(), lamports: raw.lamports(), programAddress: ownerName(raw.owner()) } : null;
+  };
+
   const account = (pk: unknown, cfg: Cfg) => {
-    const a = svm.getAccount(addr(pk));
-    if (!a.exists) return null;
+    const a = lookup(pk);
+    if (!a) return null;
     let data = a.data;
     if (cfg.dataSlice) data = data.subarray(cfg.dataSlice.offset, cfg.dataSlice.offset + cfg.dataSlice.length);
     const enc = cfg.encoding === 'base58' ? 'base58' : 'base64'; // jsonParsed falls back to raw, as agave does for unparsable data
@@ -78,8 +117,8 @@ export function createRpcMethods(engine: LedgerEngine): RpcMethods {
   };
 
   const tokenData = (pk: unknown, minLen: number, what: string): Buffer => {
-    const a = svm.getAccount(addr(pk));
-    if (!a.exists || !TOKEN_PROGRAMS.has(a.programAddress) || a.data.length < minLen) {
+    const a = lookup(pk);
+    if (!a || !TOKEN_PROGRAMS.has(a.programAddress) || a.data.length < minLen) {
       throw new RpcError(-32602, `Invalid param: not a ${what}`);
     }
     return Buffer.from(a.data);

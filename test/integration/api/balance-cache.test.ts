@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../src/api/auth.js';
 import { createLocalLedger, type LocalLedger } from '../../../src/chain/ledger/index.js';
+import { ataAddress } from '../../../src/chain/tokens.js';
 import { startTestGateway, type TestGateway, testLogger as logger, until, wallet } from '../../harness/index.js';
 
 const SECRET = 'balance-cache-test-secret-0123456789abcdef';
@@ -47,6 +48,26 @@ describe('GET /api/tokens/balance through the balance cache', () => {
     const t0 = Date.now();
     for (let i = 0; i < 30; i++) expect((await balance(ws[i]!)).json().age_ms).toBeLessThan(CACHE_MS);
     expect(calls.filter((m) => m === 'getMultipleAccounts').length).toBeLessThanOrEqual(2 + Math.floor((Date.now() - t0) / (CACHE_MS / 2)));
+  });
+
+  it('misses read together answer each wallet its own balance: minted amounts, and 0 for a wallet with no token account', async () => {
+    const amounts = new Map([[wallet(), '1'], [wallet(), '0.000000001'], [wallet(), '123.456'], [wallet(), '7']]);
+    for (const [w, a] of amounts) expect((await mint(w, a)).statusCode).toBe(200);
+    const fresh = [wallet(), wallet()];
+    const asked = [...amounts.keys(), ...fresh];
+    const mintAddress = (await gw.gateway.app.inject({ method: 'GET', url: '/api/tokens/info' })).json().mint_address;
+    const ours = new Set(asked.map((w) => ataAddress(mintAddress, w)));
+    // Which accounts each getMultipleAccounts asked for (background refreshes of other tests' wallets may run too).
+    const batches: string[][] = [];
+    ledger.setFault((method, params) => {
+      if (method === 'getMultipleAccounts') batches.push(params[0] as string[]);
+      return undefined;
+    });
+    const res = await Promise.all(asked.map((w) => balance(w))).finally(() => ledger.setFault((method) => void calls.push(method)));
+    const withOurs = batches.filter((b) => b.some((k) => ours.has(k)));
+    expect(withOurs).toHaveLength(1);
+    expect(withOurs[0]).toEqual(expect.arrayContaining([...ours]));
+    expect(res.map((r) => [r.json().wallet_address, r.json().balance_tokens])).toEqual([...[...amounts].map(([w, a]) => [w, a]), [fresh[0], '0'], [fresh[1], '0']]);
   });
 
   it('a mint by this gateway shows at once, although the old balance was cached', async () => {

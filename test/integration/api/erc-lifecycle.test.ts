@@ -61,6 +61,28 @@ describe('GET /api/erc/my-certificates', () => {
     expect(items.map((x: { kwh_amount: string }) => x.kwh_amount)).toEqual(['12345.678901234', '0.000000001', '2']);
   });
 
+  it('list items stay the summary after each write: anchoring, transfer away, retirement (stored with the row)', async () => {
+    const me = actor('user');
+    const bob = actor('user');
+    const [a, b] = [await certify('3.5', me), await certify('4.5', me)];
+    const list = async (who: Actor) =>
+      (await h.app.inject({ method: 'GET', url: '/api/erc/my-certificates', headers: who.headers })).json().certificates as { certificate_id: string }[];
+    const { markAnchored } = await import('../../../src/store/certificate-anchors.js');
+    await markAnchored(h.db.pool, a, '5'.repeat(88));
+    expect((await transfer(me, b, bob.wallet)).statusCode).toBe(200);
+    expect((await list(me)).map((x) => x.certificate_id)).toEqual([a]);
+    const [bobs] = await list(bob);
+    expect(bobs).toMatchObject({ certificate_id: b, owner_wallet: bob.wallet, status: 'transferred', retirement: null });
+    expect((await retire(bob, b, { beneficiary: 'Bob & Co' })).statusCode).toBe(200);
+    const after = { me: await list(me), bob: await list(bob) };
+    expect(after.me[0]).toMatchObject({ blockchain_tx_signature: '5'.repeat(88), anchored_at: expect.any(String) });
+    expect(after.bob[0]).toMatchObject({ status: 'retired', retirement: { beneficiary: 'Bob & Co', purpose: null } });
+    for (const [who, item] of [[me, after.me[0]!], [bob, after.bob[0]!]] as const) {
+      const { reading_ids: _r, transfers: _t, ...summary } = (await view(who, item.certificate_id)).json();
+      expect(item).toEqual(summary);
+    }
+  });
+
   it('400 for limit over 100 or junk paging; 401 without a token; 403 for a token without a wallet', async () => {
     for (const q of ['limit=101', 'limit=0', 'offset=-1', "limit=1;DROP TABLE users", 'limit=abc', 'extra=1']) {
       const r = await h.app.inject({ method: 'GET', url: `/api/erc/my-certificates?${q}`, headers: owner.headers });
@@ -90,6 +112,37 @@ describe('GET /api/erc/:id', () => {
     expect((await view(null, id)).statusCode).toBe(401);
     expect((await view(owner, "ERC-2025-000001' OR '1'='1")).statusCode).toBe(400);
   });
+  it('is the detail view of the stored row and its transfers (JSON built by Postgres), through anchoring, transfer and retirement', async () => {
+    const meter = await addMeter(h.db, owner.wallet);
+    const d = new Date(Date.UTC(2025, 0, 1) + day++ * 86_400_000);
+    await addReadings(h.db, meter, owner.wallet, [[new Date(d.getTime() + 3_600_000).toISOString(), '0.5'], [new Date(d.getTime() + 7_200_000).toISOString(), '10']]);
+    const metadata = { program: 'Grün "A"\\', vintage: 2025, share: 0.25, audited: true, note: null };
+    const issued = await h.app.inject({
+      method: 'POST', url: '/api/erc/issue', headers: authority.headers,
+      payload: { meter_id: meter, period_start: d.toISOString(), period_end: new Date(d.getTime() + 86_400_000).toISOString(), metadata },
+    });
+    expect(issued.statusCode).toBe(201);
+    const id = issued.json().certificate_id;
+    const { getCertificate, listTransfers } = await import('../../../src/store/certificates.js');
+    const { detailView } = await import('../../../src/api/routes/erc-views.js');
+    const { markAnchored } = await import('../../../src/store/certificate-anchors.js');
+    const expectViewOfRow = async (who: Actor) => {
+      const r = await view(who, id);
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^application\/json/);
+      const row = (await getCertificate(h.db.pool, id))!;
+      expect(r.json()).toEqual(JSON.parse(JSON.stringify(detailView({ certificate: row, transfers: await listTransfers(h.db.pool, id) }))));
+      return r.json();
+    };
+    expect(await expectViewOfRow(owner)).toEqual(issued.json());
+    await markAnchored(h.db.pool, id, '6'.repeat(88));
+    await expectViewOfRow(authority);
+    const bob = actor('user');
+    expect((await transfer(owner, id, bob.wallet)).statusCode).toBe(200);
+    expect((await expectViewOfRow(bob)).transfers).toHaveLength(1);
+    expect((await retire(bob, id, { beneficiary: 'B', purpose: 'p' })).statusCode).toBe(200);
+    expect((await expectViewOfRow(actor('admin'))).metadata).toEqual(metadata);
+  });
 });
 
 describe('POST /api/erc/transfer', () => {
@@ -101,8 +154,8 @@ describe('POST /api/erc/transfer', () => {
     expect(r.json()).toMatchObject({ owner_wallet: bob.wallet, status: 'transferred', issued_to_wallet: owner.wallet, kwh_amount: '7.7' });
     expect(r.json().transfers).toEqual([{ from_wallet: owner.wallet, to_wallet: bob.wallet, transferred_at: expect.any(String), blockchain_tx_signature: null }]);
     expect((await view(owner, id)).statusCode).toBe(404); // the previous owner no longer sees it
-    // The detail (certificate and transfers read in one query) is the same document, byte for byte.
-    expect((await view(bob, id)).body).toBe(r.body);
+    // The detail (one JSON document built by Postgres) is the same document as the transfer's answer.
+    expect((await view(bob, id)).json()).toEqual(r.json());
     const carol = wallet();
     expect((await transfer(bob, id, carol)).json().owner_wallet).toBe(carol);
     const rows = await h.db.pool.query('SELECT from_wallet, to_wallet, transferred_by FROM erc_certificate_transfers WHERE certificate_id = $1 ORDER BY id', [id]);

@@ -98,6 +98,13 @@ describe('GET /api/meters/my-readings', () => {
       `UPDATE meter_readings SET received_at = timestamptz '2025-02-01 00:46:01.987654+00' WHERE id = $1`,
       [ids[1]],
     );
+    // A minted reading: booleans and the signature as JSON (Postgres spells a boolean as text t/f).
+    await h.db.pool.query(
+      `WITH o AS (INSERT INTO mint_outbox (kind, status, mint_address, signature, blockhash, last_valid_block_height, tx_bytes, instruction_count, total_base_units, resolved_at)
+                  VALUES ('readings', 'confirmed', 'm', $2, 'b', 1, '\\x00', 1, 1, now()) RETURNING id)
+       UPDATE meter_readings SET minted = true, mint_tx_signature = $2, mint_outbox_id = (SELECT id FROM o) WHERE id = $1`,
+      [ids[3], '4'.repeat(87)],
+    );
     const rows = await listReadingsOfOwner(h.db.pool, me.wallet, 50, 0);
     const view = rows.map((x) => ({
       ...x,
@@ -111,6 +118,7 @@ describe('GET /api/meters/my-readings', () => {
     expect(r.json()).toEqual({ readings: view, page: { limit: 50, offset: 0 } });
     expect(r.json().readings.map((x: { kwh_amount: string }) => x.kwh_amount)).toEqual(['0.000000001', '1.5', '12', '7.25']);
     expect(r.json().readings[2]).toMatchObject({ id: ids[1], minted: false, mint_tx_signature: null, received_at: '2025-02-01T00:46:01.987Z' });
+    expect(r.json().readings[0]).toMatchObject({ id: ids[3], minted: true, mint_tx_signature: '4'.repeat(87), certificate_id: null });
     const empty = await h.app.inject({ method: 'GET', url: '/api/meters/my-readings?offset=10', headers: me.headers });
     expect(empty.body).toBe('{"readings":[],"page":{"limit":50,"offset":10}}');
   });
