@@ -7,7 +7,6 @@ import {
 import { ComputeBudgetProgram, PublicKey, TransactionMessage, VersionedTransaction, type Keypair, type TransactionInstruction } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { U64_MAX } from '../domain/kwh.js';
-import { findProgramAddress } from './pda.js';
 
 /** Legacy transaction size limit (IPv6 MTU minus headers). */
 export const MAX_TX_BYTES = 1232;
@@ -67,9 +66,11 @@ function ataOf(mint: PublicKey | string, wallet: PublicKey | string): { key: Pub
   let ata = ataCache.get(id);
   if (!ata) {
     // As getAssociatedTokenAddressSync with allowOwnerOffCurve (a wallet may legitimately be a PDA:
-    // multisig vault, program-owned), found by the faster search of pda.ts (a test compares them).
+    // multisig vault, program-owned). web3.js's own search, not a faster hand-written curve test:
+    // a wrong address here would read as a false 0 or mint nowhere, and the memo makes the cost
+    // (≈ 0.6 ms) once per wallet.
     const seeds = [new PublicKey(wallet).toBuffer(), TOKEN_PROGRAM_ID.toBuffer(), new PublicKey(mint).toBuffer()];
-    const [key] = findProgramAddress(seeds, ASSOCIATED_TOKEN_PROGRAM_ID);
+    const [key] = PublicKey.findProgramAddressSync(seeds, ASSOCIATED_TOKEN_PROGRAM_ID);
     ata = { key, address: key.toBase58() };
     if (ataCache.size > 200_000) ataCache.clear();
     ataCache.set(id, ata);
