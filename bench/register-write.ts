@@ -3,7 +3,8 @@
 // same number of readings each, alternating. Per batch: wall ms, this process's CPU ms, the
 // PostgreSQL backend's CPU ms (from /proc, so it must run beside the server) and round trips.
 // CPU time is what a shared 2-core machine cannot take from the gateway, and it is far less
-// sensitive to other load than a rate is.
+// sensitive to other load than a rate is. The write path runs from dist/ (as the daemon does):
+// build first (npx tsc -p tsconfig.build.json).
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -11,11 +12,15 @@ import { generateMeterKey } from '../src/domain/sign.js';
 import { createLogger } from '../src/logger.js';
 import { insertMeter } from '../src/store/meters.js';
 import { migrate } from '../src/store/migrate.js';
-import { pgTypes, withTransaction } from '../src/store/pool.js';
 import { registerRegistration } from '../src/domain/register-meter.js';
 import { insertRegisterMeter } from '../src/store/register-meters.js';
-import { insertReadings, type ReadingRow } from '../src/store/readings.js';
-import { storeRegisterMessages, type RegisterMessage } from '../src/store/register-reads.js';
+import type { ReadingRow } from '../src/store/readings.js';
+import type { RegisterMessage } from '../src/store/register-reads.js';
+
+const dist = <T>(path: string) => import(path) as Promise<T>;
+const { pgTypes, withTransaction } = await dist<typeof import('../src/store/pool.js')>('../dist/store/pool.js');
+const { insertReadings } = await dist<typeof import('../src/store/readings.js')>('../dist/store/readings.js');
+const { storeRegisterMessages } = await dist<typeof import('../src/store/register-reads.js')>('../dist/store/register-reads.js');
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const METERS = Number(process.env.BENCH_METERS ?? 100);

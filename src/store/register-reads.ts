@@ -139,6 +139,13 @@ function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existin
  * the new reads, and OCMF page counters. Data-modifying CTEs all run to completion whether read or
  * not; they touch different rows. A prepared statement (name): parsed and planned once per connection.
  */
+/**
+ * Epoch milliseconds (bigint) → timestamptz, exactly: 1000 µs × ms stays below 2^53 (until the
+ * year 2255), so the float factor of interval × number loses nothing. Times go out as numbers
+ * because formatting an ISO string per read cost more than the rest of its row's parameters.
+ */
+const fromMs = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
+
 const WRITE_CHAINS = {
   name: 'gridmint-register-write-chains',
   text: `WITH upd AS (
@@ -149,8 +156,10 @@ const WRITE_CHAINS = {
   ins AS (
     INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at,
                                 register_kwh, span_start, energy_state, source_record)
-    SELECT * FROM unnest($5::text[], $6::text[], $7::numeric[], $8::timestamptz[], $9::text[], $10::timestamptz[],
-                         $11::numeric[], $12::timestamptz[], $13::text[], $14::bytea[])
+    SELECT meter_id, wallet, kwh, ${fromMs('ts')}, sig, ${fromMs('received')}, register, ${fromMs('span')}, state, record
+      FROM unnest($5::text[], $6::text[], $7::numeric[], $8::bigint[], $9::text[], $10::bigint[],
+                  $11::numeric[], $12::bigint[], $13::text[], $14::bytea[])
+        AS t(meter_id, wallet, kwh, ts, sig, received, register, span, state, record)
     RETURNING id, meter_id, "timestamp"),
   pages AS (
     INSERT INTO ocmf_pages (meter_id, page_type, counter, signature, received_at)
@@ -189,8 +198,8 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
       values: [
         changed.map((r) => r.key), changed.map((r) => baseUnitsToKwh(r.energy)), changed.map((r) => r.state), changed.map((r) => iso(r.spanStartMs)),
         fresh.map((f) => f.msg.meterId), fresh.map((f) => f.msg.wallet), fresh.map((f) => baseUnitsToKwh(f.read.energy)),
-        fresh.map((f) => iso(f.read.tsMs)), fresh.map((f) => f.msg.signature), fresh.map((f) => f.msg.receivedAt.toISOString()),
-        fresh.map((f) => baseUnitsToKwh(f.read.register)), fresh.map((f) => iso(f.read.spanStartMs)),
+        fresh.map((f) => f.read.tsMs), fresh.map((f) => f.msg.signature), fresh.map((f) => f.msg.receivedAt.getTime()),
+        fresh.map((f) => baseUnitsToKwh(f.read.register)), fresh.map((f) => f.read.spanStartMs),
         fresh.map((f) => f.read.state), fresh.map((f) => f.msg.record),
         pages.map((p) => p.msg.meterId), pages.map((p) => p.msg.page!.type), pages.map((p) => p.msg.page!.counter),
         pages.map((p) => p.msg.signature), pages.map((p) => p.msg.receivedAt.toISOString()),
