@@ -95,6 +95,8 @@ try {
   console.log(`load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 } finally {
   await pool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  // BENCH_KEEP=1 keeps the database (e.g. to EXPLAIN the statements against its reads)
+  if (process.env.BENCH_KEEP) console.log(`kept database ${name}`);
+  else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.end();
 }

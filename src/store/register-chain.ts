@@ -82,6 +82,9 @@ const LOCK_METERS = {
  * For the locked meters, in one round trip: each one's anchor (the last read before its earliest
  * new read that is neither held nor late; none when holding), its window (every read after the
  * anchor, or from just before the earliest new read when holding), locked, and its resolutions.
+ * The window is a LATERAL subquery with FOR UPDATE, which the planner cannot flatten: one index
+ * range scan per meter (rows locked meter by meter, by time), never a hash join over a scan of
+ * the whole table (what a plain join got for its first, custom plans).
  */
 const LOAD_WINDOWS = {
   name: 'gridmint-register-load-windows',
@@ -94,11 +97,13 @@ const LOAD_WINDOWS = {
            AND y.energy_state NOT IN ('held', 'late')
          ORDER BY y."timestamp" DESC LIMIT 1) x ON true),
   w AS (
-    SELECT r.id, r.meter_id, r."timestamp", r.register_kwh, r.kwh_amount, r.energy_state, r.span_start,
-           (r.minted OR r.mint_outbox_id IS NOT NULL OR r.certificate_id IS NOT NULL) AS frozen
-      FROM a JOIN meter_readings r ON r.meter_id = a.meter_id AND r.register_kwh IS NOT NULL
-       AND r."timestamp" > CASE WHEN a.holding THEN a.earliest - interval '1 millisecond' ELSE coalesce(a.anchor_ts, '-infinity') END
-     ORDER BY r.meter_id, r."timestamp" FOR UPDATE OF r)
+    SELECT r.* FROM a CROSS JOIN LATERAL (
+      SELECT r.id, r.meter_id, r."timestamp", r.register_kwh, r.kwh_amount, r.energy_state, r.span_start,
+             (r.minted OR r.mint_outbox_id IS NOT NULL OR r.certificate_id IS NOT NULL) AS frozen
+        FROM meter_readings r
+       WHERE r.meter_id = a.meter_id AND r.register_kwh IS NOT NULL
+         AND r."timestamp" > CASE WHEN a.holding THEN a.earliest - interval '1 millisecond' ELSE coalesce(a.anchor_ts, '-infinity') END
+       ORDER BY r."timestamp" FOR UPDATE) r)
   SELECT 'anchor' AS kind, meter_id, anchor_id::text AS id, ${MS('anchor_ts')} AS ts, anchor_register::text AS register_kwh,
          NULL AS kwh_amount, NULL AS energy_state, NULL::float8 AS span_ms, NULL::boolean AS frozen,
          NULL AS res_kind, NULL AS final_register, NULL AS new_initial
