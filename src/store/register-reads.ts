@@ -134,18 +134,18 @@ function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existin
 }
 
 /**
- * The batch's writes in one round trip: energies a new read changed (only ever of unfrozen reads:
- * the rows are locked by loadChains, so `updated` falls short only if that invariant is broken),
- * the new reads, and OCMF page counters. Data-modifying CTEs all run to completion whether read or
- * not; they touch different rows. A prepared statement (name): parsed and planned once per connection.
- */
-/**
  * Epoch milliseconds (bigint) → timestamptz, exactly: 1000 µs × ms stays below 2^53 (until the
  * year 2255), so the float factor of interval × number loses nothing. Times go out as numbers
  * because formatting an ISO string per read cost more than the rest of its row's parameters.
  */
 const fromMs = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
 
+/**
+ * The batch's writes in one round trip: energies a new read changed (only ever of unfrozen reads:
+ * the rows are locked by loadChains, so `updated` falls short only if that invariant is broken),
+ * the new reads, and OCMF page counters. Data-modifying CTEs all run to completion whether read or
+ * not; they touch different rows. A prepared statement (name): parsed and planned once per connection.
+ */
 const WRITE_CHAINS = {
   name: 'gridmint-register-write-chains',
   text: `WITH upd AS (
