@@ -79,10 +79,11 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
   // a copy of a read placed earlier in this batch points at its new id
   for (const d of duplicates) out.set(d.idx, { ok: true, outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
   const holds = new Map<string, ReturnType<typeof deriveEnergy>['holdStart']>(); // once per meter, not per message
+  const reads = readsByKey(chains.values());
   for (const p of placed) {
     const chain = chains.get(p.msg.meterId)!;
     for (const key of p.keys) {
-      const read = chain.window.find((x) => x.key === key)!;
+      const read = reads.get(key)!;
       if (read.state === 'late') p.notes.push('late_read');
       if (read.state === 'rollover') p.notes.push('rollover');
     }
@@ -132,51 +133,87 @@ function place(chain: MeterChain, m: RegisterMessage): { keys: string[]; existin
   return { keys, existing };
 }
 
+/**
+ * Epoch milliseconds (bigint) → timestamptz, exactly: 1000 µs × ms stays below 2^53 (until the
+ * year 2255), so the float factor of interval × number loses nothing. Times go out as numbers
+ * because formatting an ISO string per read cost more than the rest of its row's parameters.
+ */
+const fromMs = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
+
+/**
+ * The batch's writes in one round trip: energies a new read changed (only ever of unfrozen reads:
+ * the rows are locked by loadChains, so `updated` falls short only if that invariant is broken),
+ * the new reads, and OCMF page counters. Data-modifying CTEs all run to completion whether read or
+ * not; they touch different rows. A prepared statement (name): parsed and planned once per connection.
+ */
+const WRITE_CHAINS = {
+  name: 'gridmint-register-write-chains',
+  text: `WITH upd AS (
+    UPDATE meter_readings m SET kwh_amount = v.kwh, energy_state = v.state, span_start = v.span, updated_at = now()
+      FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::timestamptz[]) AS v(id, kwh, state, span)
+     WHERE m.id = v.id AND NOT m.minted AND m.mint_outbox_id IS NULL AND m.certificate_id IS NULL
+     RETURNING 1),
+  ins AS (
+    INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at,
+                                register_kwh, span_start, energy_state, source_record)
+    SELECT meter_id, wallet, kwh, ${fromMs('ts')}, sig, ${fromMs('received')}, register, ${fromMs('span')}, state, record
+      FROM unnest($5::text[], $6::text[], $7::numeric[], $8::bigint[], $9::text[], $10::bigint[],
+                  $11::numeric[], $12::bigint[], $13::text[], $14::bytea[])
+        AS t(meter_id, wallet, kwh, ts, sig, received, register, span, state, record)
+    RETURNING id, meter_id, "timestamp"),
+  pages AS (
+    INSERT INTO ocmf_pages (meter_id, page_type, counter, signature, received_at)
+    SELECT * FROM unnest($15::text[], $16::text[], $17::bigint[], $18::text[], $19::timestamptz[]) ON CONFLICT DO NOTHING)
+  SELECT id::text, meter_id, (extract(epoch FROM "timestamp") * 1000)::float8 AS ts_ms, NULL::bigint AS updated FROM ins
+  UNION ALL SELECT NULL, NULL, NULL, count(*) FROM upd`,
+};
+
+/** Every read of the chains by key (new reads' keys are unique across the batch). */
+function readsByKey(chains: Iterable<MeterChain>): Map<string, RegisterRead> {
+  const m = new Map<string, RegisterRead>();
+  for (const ch of chains) for (const r of ch.window) m.set(r.key, r);
+  return m;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
 /** Inserts placed reads, updates changed energies and the meters' hold state; returns key → id. */
 export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed: Placed[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
-  const fresh: { key: string; msg: RegisterMessage; read: RegisterRead; register: string }[] = [];
-  for (const p of placed) {
-    const chain = chains.find((x) => x.meterId === p.msg.meterId)!;
-    for (const key of p.keys) {
-      const read = chain.window.find((x) => x.key === key)!;
-      fresh.push({ key, msg: p.msg, read, register: baseUnitsToKwh(read.register) });
-    }
-  }
-  if (fresh.length) {
-    const r = await c.query<{ id: string; meter_id: string; ts: Date }>(
-      `INSERT INTO meter_readings (meter_id, wallet_address, kwh_amount, "timestamp", signature, received_at,
-                                   register_kwh, span_start, energy_state, source_record)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[], $5::text[], $6::timestamptz[],
-                            $7::numeric[], $8::timestamptz[], $9::text[], $10::bytea[])
-       RETURNING id, meter_id, "timestamp" AS ts`,
-      [
-        fresh.map((f) => f.msg.meterId), fresh.map((f) => f.msg.wallet), fresh.map((f) => baseUnitsToKwh(f.read.energy)),
-        fresh.map((f) => new Date(f.read.tsMs)), fresh.map((f) => f.msg.signature), fresh.map((f) => f.msg.receivedAt),
-        fresh.map((f) => f.register), fresh.map((f) => (f.read.spanStartMs === null ? null : new Date(f.read.spanStartMs))),
-        fresh.map((f) => f.read.state), fresh.map((f) => f.msg.record),
-      ],
-    );
-    const byTs = new Map(r.rows.map((x) => [`${x.meter_id}|${x.ts.getTime()}`, x.id]));
-    for (const f of fresh) ids.set(f.key, byTs.get(`${f.msg.meterId}|${f.read.tsMs}`)!);
-  }
+  const fresh: { key: string; msg: RegisterMessage; read: RegisterRead }[] = [];
+  const reads = readsByKey(chains);
+  for (const p of placed) for (const key of p.keys) fresh.push({ key, msg: p.msg, read: reads.get(key)! });
   const changed: RegisterRead[] = [];
   for (const chain of chains) {
+    if (chain.loaded.size === 0) continue;
     for (const r of chain.window) {
       const was = chain.loaded.get(r.key);
       if (was && (was.energy !== r.energy || was.state !== r.state || was.spanStartMs !== r.spanStartMs)) changed.push(r);
     }
   }
-  if (changed.length) {
-    const u = await c.query(
-      `UPDATE meter_readings m SET kwh_amount = v.kwh, energy_state = v.state, span_start = v.span, updated_at = now()
-         FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::timestamptz[]) AS v(id, kwh, state, span)
-        WHERE m.id = v.id AND NOT m.minted AND m.mint_outbox_id IS NULL AND m.certificate_id IS NULL`,
-      [changed.map((r) => r.key), changed.map((r) => baseUnitsToKwh(r.energy)), changed.map((r) => r.state),
-        changed.map((r) => (r.spanStartMs === null ? null : new Date(r.spanStartMs)))],
-    );
+  const pages = placed.filter((p) => p.msg.page);
+  if (fresh.length || changed.length || pages.length) {
+    const w = await c.query<{ id: string | null; meter_id: string | null; ts_ms: number | null; updated: string | null }>({
+      ...WRITE_CHAINS,
+      values: [
+        changed.map((r) => r.key), changed.map((r) => baseUnitsToKwh(r.energy)), changed.map((r) => r.state), changed.map((r) => iso(r.spanStartMs)),
+        fresh.map((f) => f.msg.meterId), fresh.map((f) => f.msg.wallet), fresh.map((f) => baseUnitsToKwh(f.read.energy)),
+        fresh.map((f) => f.read.tsMs), fresh.map((f) => f.msg.signature), fresh.map((f) => f.msg.receivedAt.getTime()),
+        fresh.map((f) => baseUnitsToKwh(f.read.register)), fresh.map((f) => f.read.spanStartMs),
+        fresh.map((f) => f.read.state), fresh.map((f) => f.msg.record),
+        pages.map((p) => p.msg.meterId), pages.map((p) => p.msg.page!.type), pages.map((p) => p.msg.page!.counter),
+        pages.map((p) => p.msg.signature), pages.map((p) => p.msg.receivedAt.toISOString()),
+      ],
+    });
+    const byTs = new Map<string, string>();
+    let updated = -1;
+    for (const x of w.rows) {
+      if (x.id === null) updated = Number(x.updated);
+      else byTs.set(`${x.meter_id}|${x.ts_ms}`, x.id);
+    }
     // Rows are locked by loadChains, so this only fails if that invariant is broken: retry the batch.
-    if (u.rowCount !== changed.length) throw new Error(`register energies: updated ${u.rowCount} of ${changed.length} reads`);
+    if (updated !== changed.length) throw new Error(`register energies: updated ${updated} of ${changed.length} reads`);
+    for (const f of fresh) ids.set(f.key, byTs.get(`${f.msg.meterId}|${f.read.tsMs}`)!);
   }
   const holds = chains.map((ch) => {
     const h = deriveEnergy(ch.start, ch.window, ch.rules, ch.resolutions).holdStart;
@@ -191,15 +228,6 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
          FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS v(id, since, reading)
         WHERE m.id = v.id AND (m.hold_reading_id IS DISTINCT FROM v.reading)`,
       [changedHolds.map((h) => h.id), changedHolds.map((h) => h.since), changedHolds.map((h) => h.reading)],
-    );
-  }
-  const pages = placed.filter((p) => p.msg.page);
-  if (pages.length) {
-    await c.query(
-      `INSERT INTO ocmf_pages (meter_id, page_type, counter, signature, received_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) ON CONFLICT DO NOTHING`,
-      [pages.map((p) => p.msg.meterId), pages.map((p) => p.msg.page!.type), pages.map((p) => p.msg.page!.counter),
-        pages.map((p) => p.msg.signature), pages.map((p) => p.msg.receivedAt)],
     );
   }
   return ids;
