@@ -8,6 +8,7 @@ import { METER_ID_RE, topicForStatus } from '../domain/reading.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { RefusalReason } from '../domain/connection-refusals.js';
 import { ConnectionGuard } from './connection-guard.js';
+import './mqtt-packet-numbers.js';
 import type { MeterCache } from './meter-cache.js';
 import { routeTopic, statusMessage, type IngestSink } from './types.js';
 

@@ -4,6 +4,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Outcome } from '../domain/outcome.js';
 import { createBackoff } from '../lib/backoff.js';
+import './mqtt-packet-numbers.js';
 import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
 export interface ConnectionOptions {

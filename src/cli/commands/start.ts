@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import PinoPretty from 'pino-pretty';
 import { loadConfig, redactUrl } from '../../config/load.js';
 import { asyncStdout, createLogger } from '../../logger.js';
 import { startGateway, type Gateway } from '../../main.js';
@@ -24,8 +23,11 @@ export function registerStart(program: Command): void {
     .description('run the gateway daemon (embedded broker, database and ledger unless configured otherwise)')
     .action(async () => {
       const config = loadConfig();
-      // JSON lines for machines; a person at a terminal gets the same events pretty-printed.
-      const destination = process.stdout.isTTY ? PinoPretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' }) : asyncStdout();
+      // JSON lines for machines; a person at a terminal gets the same events pretty-printed
+      // (pino-pretty loaded only then: a daemon under a supervisor never needs its memory).
+      const destination = process.stdout.isTTY
+        ? (await import('pino-pretty')).default({ colorize: true, sync: true, ignore: 'pid,hostname,service' })
+        : asyncStdout();
       const logger = createLogger(config.LOG_LEVEL, destination);
       let gateway: Gateway;
       try {
