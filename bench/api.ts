@@ -296,6 +296,5 @@ async function main(): Promise<void> {
     await admin.end();
   }
 }
-
 if (process.argv[2] === 'serve') await serve(process.argv[3]!);
 else await main();
