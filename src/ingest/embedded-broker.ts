@@ -161,7 +161,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const receivedAt = Date.now();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       const route = routeTopic(packet.topic, meterId);
-      // Read-ahead (see readAhead above): a QoS 1 reading on the meter's own topic is released to
+      // Read-ahead (see above): a QoS 1 reading on the meter's own topic is released to
       // aedes at once, downgraded so that aedes sends no PUBACK; this code sends it after the commit.
       const early = route.ok && packet.qos === 1 && (inFlight.get(client) ?? 0) < READ_AHEAD;
       const accepted = opts.sink.submit({
@@ -185,6 +185,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       if (accepted && early) {
         inFlight.set(client, (inFlight.get(client) ?? 0) + 1);
         packet.qos = 0;
+        // Completes synchronously (publish ends at once, below): aedes then reads the socket only if
+        // the whole read chunk is done, and within this synchronous parse the socket has nothing new.
         return callback(null);
       }
       if (!accepted) {
