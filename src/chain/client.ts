@@ -1,4 +1,4 @@
-import { MINT_SIZE, TOKEN_PROGRAM_ID, createInitializeMint2Instruction, unpackAccount, unpackMint } from '@solana/spl-token';
+import { ACCOUNT_SIZE, AccountLayout, MINT_SIZE, TOKEN_PROGRAM_ID, createInitializeMint2Instruction, unpackAccount, unpackMint } from '@solana/spl-token';
 import { Connection, Keypair, PublicKey, SystemProgram, Transaction, type Commitment, type Finality } from '@solana/web3.js';
 import bs58 from 'bs58';
 import type { Logger } from 'pino';
@@ -53,15 +53,16 @@ interface RpcAccount {
 }
 
 const TOKEN_PROGRAM = TOKEN_PROGRAM_ID.toBase58();
-const TOKEN_ACCOUNT_SIZE = 165;
+const AMOUNT_OFFSET = AccountLayout.offsetOf('amount')!;
+const MINT_OFFSET = AccountLayout.offsetOf('mint')!;
 
 /** A token account's amount, refusing what is not one of this mint (as unpackAccount refuses). */
 function tokenAmountOf(ata: string, info: RpcAccount, mintBytes: Buffer): bigint {
   if (info.owner !== TOKEN_PROGRAM) throw new Error(`account ${ata} is owned by ${info.owner}, not the token program`);
   const data = Buffer.from(info.data[0], 'base64');
-  if (data.length < TOKEN_ACCOUNT_SIZE) throw new Error(`account ${ata} is ${data.length} bytes, not a token account`);
-  if (!data.subarray(0, 32).equals(mintBytes)) throw new Error(`account ${ata} is not of mint ${bs58.encode(mintBytes)}`);
-  return data.readBigUInt64LE(64);
+  if (data.length < ACCOUNT_SIZE) throw new Error(`account ${ata} is ${data.length} bytes, not a token account`);
+  if (!data.subarray(MINT_OFFSET, MINT_OFFSET + 32).equals(mintBytes)) throw new Error(`account ${ata} is not of mint ${bs58.encode(mintBytes)}`);
+  return data.readBigUInt64LE(AMOUNT_OFFSET);
 }
 
 /** Production Solana client for any RPC endpoint (local ledger or a cluster). */

@@ -3,6 +3,7 @@ import {
   TOKEN_PROGRAM_ID,
   createAssociatedTokenAccountIdempotentInstruction,
   createMintToInstruction,
+  getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { ComputeBudgetProgram, PublicKey, TransactionMessage, VersionedTransaction, type Keypair, type TransactionInstruction } from '@solana/web3.js';
 import bs58 from 'bs58';
@@ -65,12 +66,10 @@ function ataOf(mint: PublicKey | string, wallet: PublicKey | string): { key: Pub
   const id = `${String(mint)}:${String(wallet)}`;
   let ata = ataCache.get(id);
   if (!ata) {
-    // As getAssociatedTokenAddressSync with allowOwnerOffCurve (a wallet may legitimately be a PDA:
-    // multisig vault, program-owned). web3.js's own search, not a faster hand-written curve test:
-    // a wrong address here would read as a false 0 or mint nowhere, and the memo makes the cost
-    // (≈ 0.6 ms) once per wallet.
-    const seeds = [new PublicKey(wallet).toBuffer(), TOKEN_PROGRAM_ID.toBuffer(), new PublicKey(mint).toBuffer()];
-    const [key] = PublicKey.findProgramAddressSync(seeds, ASSOCIATED_TOKEN_PROGRAM_ID);
+    // allowOwnerOffCurve: a wallet may legitimately be a PDA (multisig vault, program-owned). The
+    // library's own derivation, not a faster hand-written curve test: a wrong address here would
+    // read as a false 0 or mint nowhere, and the memo makes its cost (≈ 0.6 ms) once per wallet.
+    const key = getAssociatedTokenAddressSync(new PublicKey(mint), new PublicKey(wallet), true, TOKEN_PROGRAM_ID, ASSOCIATED_TOKEN_PROGRAM_ID);
     ata = { key, address: key.toBase58() };
     if (ataCache.size > 200_000) ataCache.clear();
     ataCache.set(id, ata);

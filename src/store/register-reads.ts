@@ -75,11 +75,11 @@ export async function storeRegisterMessages(c: pg.PoolClient, msgs: RegisterMess
     }
     placed.push({ msg: m, keys: r.keys, notes });
   }
-  const ids = await writeChains(c, [...chains.values()], placed);
+  const reads = readsByKey(chains.values());
+  const ids = await writeChains(c, [...chains.values()], placed, reads);
   // a copy of a read placed earlier in this batch points at its new id
   for (const d of duplicates) out.set(d.idx, { ok: true, outcome: 'duplicate', readingId: ids.get(d.key) ?? d.key, detail: null, notes: [] });
   const holds = new Map<string, ReturnType<typeof deriveEnergy>['holdStart']>(); // once per meter, not per message
-  const reads = readsByKey(chains.values());
   for (const p of placed) {
     const chain = chains.get(p.msg.meterId)!;
     for (const key of p.keys) {
@@ -150,7 +150,8 @@ const WRITE_CHAINS = {
   name: 'gridmint-register-write-chains',
   text: `WITH upd AS (
     UPDATE meter_readings m SET kwh_amount = v.kwh, energy_state = v.state, span_start = v.span, updated_at = now()
-      FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::timestamptz[]) AS v(id, kwh, state, span)
+      FROM (SELECT id, kwh, state, ${fromMs('span_ms')} AS span
+              FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::bigint[]) AS u(id, kwh, state, span_ms)) v
      WHERE m.id = v.id AND NOT m.minted AND m.mint_outbox_id IS NULL AND m.certificate_id IS NULL
      RETURNING 1),
   ins AS (
@@ -163,7 +164,9 @@ const WRITE_CHAINS = {
     RETURNING id, meter_id, "timestamp"),
   pages AS (
     INSERT INTO ocmf_pages (meter_id, page_type, counter, signature, received_at)
-    SELECT * FROM unnest($15::text[], $16::text[], $17::bigint[], $18::text[], $19::timestamptz[]) ON CONFLICT DO NOTHING)
+    SELECT meter_id, page_type, counter, sig, ${fromMs('received')}
+      FROM unnest($15::text[], $16::text[], $17::bigint[], $18::text[], $19::bigint[]) AS p(meter_id, page_type, counter, sig, received)
+    ON CONFLICT DO NOTHING)
   SELECT id::text, meter_id, (extract(epoch FROM "timestamp") * 1000)::float8 AS ts_ms, NULL::bigint AS updated FROM ins
   UNION ALL SELECT NULL, NULL, NULL, count(*) FROM upd`,
 };
@@ -175,13 +178,10 @@ function readsByKey(chains: Iterable<MeterChain>): Map<string, RegisterRead> {
   return m;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 /** Inserts placed reads, updates changed energies and the meters' hold state; returns key → id. */
-export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed: Placed[]): Promise<Map<string, string>> {
+export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed: Placed[], reads = readsByKey(chains)): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   const fresh: { key: string; msg: RegisterMessage; read: RegisterRead }[] = [];
-  const reads = readsByKey(chains);
   for (const p of placed) for (const key of p.keys) fresh.push({ key, msg: p.msg, read: reads.get(key)! });
   const changed: RegisterRead[] = [];
   for (const chain of chains) {
@@ -196,13 +196,13 @@ export async function writeChains(c: pg.PoolClient, chains: MeterChain[], placed
     const w = await c.query<{ id: string | null; meter_id: string | null; ts_ms: number | null; updated: string | null }>({
       ...WRITE_CHAINS,
       values: [
-        changed.map((r) => r.key), changed.map((r) => baseUnitsToKwh(r.energy)), changed.map((r) => r.state), changed.map((r) => iso(r.spanStartMs)),
+        changed.map((r) => r.key), changed.map((r) => baseUnitsToKwh(r.energy)), changed.map((r) => r.state), changed.map((r) => r.spanStartMs),
         fresh.map((f) => f.msg.meterId), fresh.map((f) => f.msg.wallet), fresh.map((f) => baseUnitsToKwh(f.read.energy)),
         fresh.map((f) => f.read.tsMs), fresh.map((f) => f.msg.signature), fresh.map((f) => f.msg.receivedAt.getTime()),
         fresh.map((f) => baseUnitsToKwh(f.read.register)), fresh.map((f) => f.read.spanStartMs),
         fresh.map((f) => f.read.state), fresh.map((f) => f.msg.record),
         pages.map((p) => p.msg.meterId), pages.map((p) => p.msg.page!.type), pages.map((p) => p.msg.page!.counter),
-        pages.map((p) => p.msg.signature), pages.map((p) => p.msg.receivedAt.toISOString()),
+        pages.map((p) => p.msg.signature), pages.map((p) => p.msg.receivedAt.getTime()),
       ],
     });
     const byTs = new Map<string, string>();
