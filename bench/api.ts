@@ -1,14 +1,18 @@
 /**
  * `npm run bench:api` — the HTTP API against the local PostgreSQL with seeded data.
  *
- * The server runs in a child process (so autocannon does not share its event loop) on a fresh
+ * The server runs in a child process (so the load generator does not share its event loop) on a fresh
  * database `gridmint_bench_*` (dropped afterwards). Scenarios, each after 3 s of unrecorded warm-up:
  *   1. GET /api/erc/my-certificates at a fixed 1,000 req/s (50 connections), then flat out
  *   2. GET /api/meters/my-readings and GET /api/erc/:id (certificate detail) at 1,000 req/s
  *   3. GET /api/tokens/balance/:wallet at 1,000 req/s: one wallet, then 2,000 distinct wallets
  *      (balance cache BALANCE_CACHE_MS, default 2000, in front of the embedded ledger)
  *   4. POST /api/erc/issue at fixed concurrency, each request certifying a fresh (meter, hour)
- * Besides latency, each reports the server side's CPU per request (gateway process and the
+ * Fixed-rate scenarios are paced (bench/lib/paced-load.ts): open loop, requests evenly spaced, each
+ * latency counted from when the request was due. BENCH_API_LOAD=autocannon runs them with
+ * autocannon's overallRate instead, as results before 2026-11-30 22:00 were (a burst of the whole
+ * second's quota at the start of each second; see paced-load.ts). Flat-out scenarios and the POST
+ * use autocannon. Besides latency, each reports the server side's CPU per request (gateway process and the
  * PostgreSQL backends of its database, from /proc): on a shared machine latency mostly measures
  * the neighbours, CPU per request the code. Writes bench/results/api-<label->?<timestamp>.json.
  *
@@ -27,11 +31,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { signToken } from '../src/api/auth.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/store/migrate.js';
+import { measure, type Figures, type Scenario } from './lib/api-load.js';
 import { createCpuMeter, explain, type CpuMeter } from './lib/api-measure.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -140,49 +144,6 @@ async function serve(url: string): Promise<void> {
   process.send!({ port: (app.server.address() as { port: number }).port, balance });
 }
 
-interface Figures {
-  scenario: string;
-  connections: number;
-  target_rps: number | null;
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  ok: number;
-  non_2xx: number;
-  errors: number;
-  /** server CPU per request (user + system), gateway process and its PostgreSQL backends */
-  gateway_cpu_us_per_req: number;
-  postgres_cpu_us_per_req: number;
-}
-let cpuMeter: CpuMeter | null = null; // set once the server runs
-
-async function cannon(scenario: string, opts: autocannon.Options, targetRps: number | null): Promise<Figures> {
-  const before = await cpuMeter?.snapshot();
-  const r = await autocannon({ ...opts, ...(targetRps ? { overallRate: targetRps } : {}) });
-  const after = await cpuMeter?.snapshot();
-  let gatewayMs = 0;
-  let postgresMs = 0;
-  for (const [pid, ms] of after ?? []) {
-    const d = ms - (before?.get(pid) ?? 0);
-    if (pid === -1) gatewayMs = d;
-    else postgresMs += d;
-  }
-  const requests = r['2xx'] + r.non2xx;
-  return {
-    scenario,
-    connections: opts.connections ?? 10,
-    target_rps: targetRps,
-    rps: Math.round(r.requests.average),
-    p50_ms: r.latency.p50,
-    p99_ms: r.latency.p99,
-    ok: r['2xx'],
-    non_2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-    gateway_cpu_us_per_req: requests ? Math.round((1000 * gatewayMs) / requests) : 0,
-    postgres_cpu_us_per_req: requests ? Math.round((1000 * postgresMs) / requests) : 0,
-  };
-}
-
 async function main(): Promise<void> {
   const name = `gridmint_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -208,72 +169,53 @@ async function main(): Promise<void> {
       child!.once('message', (m) => resolve(m as { port: number; balance: string }));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
-    cpuMeter = createCpuMeter(admin, name, child.pid!);
+    const cpuMeter: CpuMeter = createCpuMeter(admin, name, child.pid!);
     const base = `http://127.0.0.1:${port}`;
     const userAuth = `Bearer ${signToken(SECRET, { sub: 'bench-user', role: 'user', wallet: me }, 3600)}`;
     const authAuth = `Bearer ${signToken(SECRET, { sub: 'bench-authority', role: 'rec_authority', wallet: me, name: 'Bench Registry' }, 3600)}`;
-    const list = { url: `${base}/api/erc/my-certificates?limit=50`, headers: { authorization: userAuth } };
-
+    const user = { authorization: userAuth };
     // The owner of the 500 issuance meters (50,000 readings) for my-readings: always a full page.
-    const readingsAuth = `Bearer ${signToken(SECRET, { sub: 'bench-owner', role: 'user', wallet: wallets[1]! }, 3600)}`;
+    const owner = { authorization: `Bearer ${signToken(SECRET, { sub: 'bench-owner', role: 'user', wallet: wallets[1]! }, 3600)}` };
     const only = process.env.BENCH_API_ONLY;
     const results: Figures[] = [];
-    const scenario = async (name: string, opts: autocannon.Options, rps: number | null) => {
+    const fixed = (headers: Record<string, string>, path: (i: number) => string, duration = 15): Scenario => ({ base, headers, path, connections: 50, duration, rate: 1000 });
+    const flatOut = (headers: Record<string, string>, path: (i: number) => string): Scenario => ({ base, headers, path, connections: 20, duration: 10, rate: null });
+    const scenario = async (name: string, s: Scenario) => {
       if (only && !only.split('|').some((o) => name.includes(o))) return;
-      await cannon('warm-up', { ...opts, duration: 3 }, rps ?? 500);
-      results.push(await cannon(name, opts, rps));
+      await measure('warm-up', { ...s, duration: 3, rate: s.rate ?? 500 }, null);
+      results.push(await measure(name, s, cpuMeter));
     };
-    await scenario('GET /api/erc/my-certificates @1000 req/s', { ...list, connections: 50, duration: 15 }, 1000);
-    await scenario('GET /api/erc/my-certificates max', { ...list, connections: 20, duration: 10 }, null);
-    const readings = { url: `${base}/api/meters/my-readings?limit=50`, headers: { authorization: readingsAuth } };
-    await scenario('GET /api/meters/my-readings @1000 req/s', { ...readings, connections: 50, duration: 15 }, 1000);
-    const detail = { url: `${base}/api/erc/ERC-2023-000001`, headers: { authorization: userAuth } };
-    await scenario('GET /api/erc/:id @1000 req/s', { ...detail, connections: 50, duration: 15 }, 1000);
+    const list = () => '/api/erc/my-certificates?limit=50';
+    await scenario('GET /api/erc/my-certificates @1000 req/s', fixed(user, list));
+    await scenario('GET /api/erc/my-certificates max', flatOut(user, list));
+    await scenario('GET /api/meters/my-readings @1000 req/s', fixed(owner, () => '/api/meters/my-readings?limit=50'));
+    await scenario('GET /api/erc/:id @1000 req/s', fixed(user, () => '/api/erc/ERC-2023-000001'));
     if (balance === 'registered') {
-      const bal = { url: `${base}/api/tokens/balance/${me}`, headers: { authorization: userAuth } };
-      await scenario('GET /api/tokens/balance/:wallet @1000 req/s', { ...bal, connections: 50, duration: 10 }, 1000);
-      await scenario('GET /api/tokens/balance/:wallet max', { ...bal, connections: 20, duration: 10 }, null);
+      const one = () => `/api/tokens/balance/${me}`;
+      await scenario('GET /api/tokens/balance/:wallet @1000 req/s', fixed(user, one, 10));
+      await scenario('GET /api/tokens/balance/:wallet max', flatOut(user, one));
       // 2,000 distinct wallets, uniformly at random: the cache must absorb what one wallet cannot show.
-      const many: autocannon.Options = {
-        url: `${base}/api/tokens/balance/${me}`, headers: { authorization: userAuth },
-        requests: [{ setupRequest: (req) => ({ ...req, path: `/api/tokens/balance/${wallets[Math.floor(Math.random() * wallets.length)]}` }) }],
-      };
-      await scenario('GET /api/tokens/balance/:wallet (2,000 wallets) @1000 req/s', { ...many, connections: 50, duration: 15 }, 1000);
+      const many = () => `/api/tokens/balance/${wallets[Math.floor(Math.random() * wallets.length)]}`;
+      await scenario('GET /api/tokens/balance/:wallet (2,000 wallets) @1000 req/s', fixed(user, many));
     } else {
       console.log(`GET /api/tokens/balance/:wallet ${balance} — not benchmarked`);
     }
-    let n = 0;
-    if (!only || only.split('|').some((o) => 'POST /api/erc/issue'.includes(o))) results.push(
-      await cannon(
-        'POST /api/erc/issue (fresh meter-hour each)',
-        {
-          url: `${base}/api/erc/issue`,
-          method: 'POST',
-          connections: 10,
-          duration: 10,
-          headers: { authorization: authAuth, 'content-type': 'application/json' },
-          requests: [
-            {
-              setupRequest: (req) => {
-                const i = n++;
-                const meter = `bench-${(i % METERS) + 1}`;
-                const hour = Math.floor(i / METERS) % HOURS;
-                const start = new Date(Date.UTC(2025, 0, 1) + hour * 3_600_000);
-                return { ...req, body: JSON.stringify({ meter_id: meter, period_start: start.toISOString(), period_end: new Date(start.getTime() + 3_600_000).toISOString() }) };
-              },
-            },
-          ],
-        },
-        null,
-      ),
-    );
+    if (!only || only.split('|').some((o) => 'POST /api/erc/issue'.includes(o))) {
+      // each request certifies a fresh (meter, hour)
+      const body = (i: number) => {
+        const start = new Date(Date.UTC(2025, 0, 1) + (Math.floor(i / METERS) % HOURS) * 3_600_000);
+        return JSON.stringify({ meter_id: `bench-${(i % METERS) + 1}`, period_start: start.toISOString(), period_end: new Date(start.getTime() + 3_600_000).toISOString() });
+      };
+      const headers = { authorization: authAuth, 'content-type': 'application/json' };
+      results.push(await measure('POST /api/erc/issue (fresh meter-hour each)', { base, headers, path: () => '/api/erc/issue', method: 'POST', body, connections: 10, duration: 10, rate: null }, cpuMeter));
+    }
     console.table(results);
     const label = process.env.BENCH_API_LABEL ? `${process.env.BENCH_API_LABEL}-` : '';
     const file = `bench/results/api-${label}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
     const out = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      note: 'server in a child process (stdout to /dev/null), autocannon in the parent, same 2-core machine; local PostgreSQL; 3 s warm-up per scenario',
+      note: 'server in a child process (stdout to /dev/null), load generator in the parent (fixed rates: ' + (process.env.BENCH_API_LOAD === 'autocannon' ? 'autocannon overallRate' : 'paced, open loop') + '), same 2-core machine; local PostgreSQL; 3 s warm-up per scenario',
       label: process.env.BENCH_API_LABEL ?? null,
       load_average: os.loadavg(),
       server: { log_level: process.env.BENCH_LOG_LEVEL ?? 'info', pg_pool: Number(process.env.BENCH_PG_POOL ?? 10), cpu_profile: Boolean(process.env.BENCH_API_CPU_PROF) },
