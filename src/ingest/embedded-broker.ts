@@ -10,6 +10,7 @@ import type { RefusalReason } from '../domain/connection-refusals.js';
 import { ConnectionGuard } from './connection-guard.js';
 import './mqtt-packet-numbers.js';
 import type { MeterCache } from './meter-cache.js';
+import { pubackPacket, qos0PublishPacket } from './mqtt-wire.js';
 import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
 /** Unacknowledged readings per connection read before earlier ones commit (see read-ahead below). */
@@ -73,7 +74,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const log = opts.logger.child({ component: 'mqtt-broker' });
   const meterOf = new WeakMap<Client, string>();
   // Meters subscribed to their status topic (the only subscription a meter may hold). A status
-  // message goes straight to that one client (client.publish): the broker-wide route (mqemitter,
+  // message goes straight to that one client's socket (answer(), below): the broker-wide route (mqemitter,
   // topic trie) found the same single subscriber at a measurable cost per reading.
   const statusSubscribers = new WeakSet<Client>();
   let overloadLogged = 0;
@@ -119,11 +120,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   // one reading per interval, a few cover a commit cycle, and every read-ahead reading is one more
   // the meter must resend if the gateway sheds its connection.
   const inFlight = new WeakMap<Client, number>();
-  const puback = (client: Client, messageId: number) => {
+  // A reading's answer, written straight to the socket (see mqtt-wire.ts): the PUBACK when the
+  // reading was read ahead, then the status message when the meter subscribed to its status topic.
+  const answer = (client: Client, messageId: number | null, status: { topic: string; payload: Buffer } | null) => {
     const conn = client.conn as unknown as net.Socket;
     if (client.closed || conn.destroyed) return; // gone: the meter resends, and the resend is a duplicate
     corkUntilAnswered(client);
-    conn.write(Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff])); // PUBACK (3.1 and 3.1.1)
+    if (messageId !== null) conn.write(pubackPacket(messageId));
+    if (status) conn.write(qos0PublishPacket(status.topic, status.payload));
   };
 
   const broker = await Aedes.createBroker({
@@ -173,12 +177,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         done: (outcome: Outcome | Error) => {
           if (early) inFlight.set(client, inFlight.get(client)! - 1);
           if (outcome instanceof Error) return early ? client.close() : callback(outcome); // unacknowledged: the meter resends
-          if (early) puback(client, packet.messageId!);
           const status = statusSubscribers.has(client) ? statusMessage(outcome, meterId) : null;
-          if (status) {
-            corkUntilAnswered(client);
-            client.publish({ cmd: 'publish', topic: status.topic, payload: status.payload, qos: 0, retain: false, dup: false }, () => {});
-          }
+          if (early || status) answer(client, early ? packet.messageId! : null, status);
           if (!early) callback(route.ok ? null : new Error('forbidden topic'));
         },
       });
