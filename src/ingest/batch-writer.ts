@@ -14,6 +14,8 @@ export interface WriteItem {
   topic: string;
   payload: Buffer;
   receivedAt: number;
+  /** epoch ms its verification ended (for the stage timings) */
+  verifiedAt: number;
   verdict: Verdict;
 }
 

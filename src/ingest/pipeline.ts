@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import type { EvaluationLimits, MeterSnapshot } from '../domain/evaluate.js';
+import type { EvaluationLimits } from '../domain/evaluate.js';
 import { outcomeCode, type Outcome } from '../domain/outcome.js';
 import type { Metrics } from '../metrics/registry.js';
+import { sleep } from '../lib/retry.js';
 import { ping, type Pool } from '../store/pool.js';
 import { writeBatch, type WriteItem } from './batch-writer.js';
-import type { Verdict } from './evaluate-batch.js';
-import { isolatePoison, withRetry, type RetryHooks } from './failure.js';
+import { withRetry, type RetryHooks } from './failure.js';
 import { IngestCounters } from './ingest-counters.js';
 import type { MeterCache } from './meter-cache.js';
 import { SeenThrottle } from './seen-throttle.js';
 import type { IngestMessage, IngestSink } from './types.js';
 import type { Verifier } from './verifier.js';
+import { verifyChunk, type Verdict, type VerifyStageDeps } from './verify-stage.js';
 
 export interface PipelineOptions {
   /** most messages in one write transaction */
@@ -25,6 +26,7 @@ export interface PipelineOptions {
 interface Chunk {
   msgs: IngestMessage[];
   verdicts: Verdict[] | null;
+  dispatchedAt: number;
 }
 
 // Most messages sent to one verify worker at once: big enough to amortise postMessage, small
@@ -36,15 +38,14 @@ const CHUNK_MAX = 100;
 const MAX_WRITES = 1;
 // Attempts an unrecognised error gets on a whole chunk or batch before it is split to find the message.
 const UNKNOWN_TRIES = 5;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * receive → bounded queue → verify (workers, small chunks) → group commit → acks (in order) → status.
  *
  * - `pending` counts messages received but not yet answered; beyond `maxPending` submit() refuses,
  *   so memory stays bounded while Postgres is away (transports then refuse or stop reading).
- * - Verification starts as soon as a verifier slot is free (two chunks per worker), so messages do
- *   not wait for a timer; under load the queue grows while slots are busy and chunks get bigger.
+ * - Verification starts when a verifier slot is free (two per worker) and the queue holds a full
+ *   chunk or has waited batchWaitMs; under load the queue grows while slots are busy, chunks grow.
  * - Writes are group commits: when a write slot is free, everything verified so far (up to
  *   batchMax) goes into one transaction. Light load → small, fast transactions; heavy load →
  *   large ones, because messages pile up while the previous commit runs.
@@ -54,6 +55,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *   until it succeeds or the pipeline is aborted at shutdown; nothing is dropped and nothing is
  *   acknowledged meanwhile. A step that fails because of what a message contains is split until
  *   that message is alone, which is then quarantined and acknowledged (see failure.ts).
+ * - Each message's time in each stage is a sample of gridmint_ingest_stage_seconds.
  */
 export class IngestPipeline implements IngestSink {
   private queue: IngestMessage[] = [];
@@ -70,13 +72,14 @@ export class IngestPipeline implements IngestSink {
   private dispatchTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private readonly seen = new SeenThrottle();
   private roomWaiters: (() => void)[] = [];
-  private aborted = false;
+  private aborted = false; // stop() gave up: nothing more is written
   private stopping = false;
   private readonly verifySlots: number;
   private readonly workers: number;
   private readonly counters: IngestCounters;
   private readonly log: Logger;
   private readonly hooks: RetryHooks;
+  private readonly verifyDeps: VerifyStageDeps;
 
   constructor(
     private readonly pool: Pool,
@@ -101,6 +104,7 @@ export class IngestPipeline implements IngestSink {
       recovered: (operation, attempts) => this.log.info({ operation, attempts }, 'ingest recovered; acknowledging again'),
       databaseAnswers: () => ping(pool),
     };
+    this.verifyDeps = { cache, verifier, limits: opts.limits, log: this.log, hooks: this.hooks, unknownTries: UNKNOWN_TRIES };
   }
 
   get accepting(): boolean {
@@ -162,13 +166,15 @@ export class IngestPipeline implements IngestSink {
     while (this.queue.length && this.verifySlotsUsed < this.verifySlots) {
       const free = this.verifySlots - this.verifySlotsUsed;
       const size = Math.min(CHUNK_MAX, Math.ceil(this.queue.length / Math.min(free, this.workers)));
-      const chunk: Chunk = { msgs: this.queue.splice(0, size), verdicts: null };
+      const chunk: Chunk = { msgs: this.queue.splice(0, size), verdicts: null, dispatchedAt: Date.now() };
+      for (const m of chunk.msgs) this.counters.stage('queued', chunk.dispatchedAt - m.receivedAt);
       this.verifying.push(chunk);
       this.inFlight.add(chunk.msgs);
       this.verifySlotsUsed++;
-      void this.verify(chunk.msgs).then(
+      void verifyChunk(chunk.msgs, this.verifyDeps).then(
         (verdicts) => {
           chunk.verdicts = verdicts;
+          this.counters.stage('verify', Date.now() - chunk.dispatchedAt, verdicts.length);
           this.verifySlotsUsed--;
           this.collectVerified();
           if (this.queue.length) this.scheduleDispatch();
@@ -184,8 +190,9 @@ export class IngestPipeline implements IngestSink {
     while (this.verifying.length && this.verifying[0]!.verdicts) {
       const chunk = this.verifying.shift()!;
       this.inFlight.delete(chunk.msgs);
+      const verifiedAt = Date.now();
       chunk.msgs.forEach((m, i) => {
-        this.ready.push({ source: m.source, topic: m.topic, payload: m.payload, receivedAt: m.receivedAt, verdict: chunk.verdicts![i]! });
+        this.ready.push({ source: m.source, topic: m.topic, payload: m.payload, receivedAt: m.receivedAt, verifiedAt, verdict: chunk.verdicts![i]! });
         this.readyMsgs.push(m);
       });
     }
@@ -199,6 +206,8 @@ export class IngestPipeline implements IngestSink {
       this.inFlight.add(batch);
       this.writesOpen++;
       const seen = this.seen.due(items);
+      const writeAt = Date.now();
+      for (const it of items) this.counters.stage('write_wait', writeAt - it.verifiedAt);
       const committed = writeBatch(items, seen, {
         pool: this.pool,
         log: this.log,
@@ -208,6 +217,7 @@ export class IngestPipeline implements IngestSink {
       });
       committed.then(
         () => {
+          this.counters.stage('write', Date.now() - writeAt, items.length);
           this.writesOpen--;
           this.pumpWrites();
         },
@@ -226,29 +236,6 @@ export class IngestPipeline implements IngestSink {
         )
         .catch((err: Error) => this.log.error({ err }, 'acknowledging a committed batch failed')); // never break the chain
     }
-  }
-
-  /** Verdicts for a chunk; a message that makes verification fail gets a verdict of its own. */
-  private verify(chunk: IngestMessage[]): Promise<Verdict[]> {
-    return isolatePoison(
-      chunk,
-      (part, depth) => withRetry('meter_lookup', () => this.verifyOnce(part), depth === 0 ? UNKNOWN_TRIES : 1, this.hooks),
-      async (m, err): Promise<Verdict> => {
-        this.log.warn({ source: m.source, bytes: m.payload.length, err: err.message }, 'a message could not be evaluated; quarantining it');
-        return { ok: false, reason: err.kind === 'deterministic' ? 'invalid_payload' : 'unprocessable', detail: `could not be evaluated: ${err.message}`, meterId: m.route.meterId, timestamp: null };
-      },
-    );
-  }
-
-  private async verifyOnce(batch: IngestMessage[]): Promise<Verdict[]> {
-    const items = batch.flatMap((m) => (m.route.ok ? [{ meterId: m.route.meterId, channel: m.route.channel, payload: m.payload, receivedAt: m.receivedAt }] : []));
-    // a message naming no meter (HTTP body without a meter_id) needs no lookup
-    const snapshots = await this.cache.getSnapshots(items.flatMap((it) => (it.meterId === null ? [] : [it.meterId])));
-    const meters: Record<string, MeterSnapshot> = {};
-    for (const [id, s] of snapshots) if (s) meters[id] = s;
-    const verdicts = items.length ? await this.verifier.evaluate({ items, meters, limits: this.opts.limits }) : [];
-    let k = 0;
-    return batch.map((m): Verdict => (m.route.ok ? verdicts[k++]! : m.route)); // a transport's own refusal is final
   }
 
   private complete(batch: IngestMessage[], results: Outcome[]): void {

@@ -22,6 +22,7 @@ export function createMetrics() {
     readingsRejected: new Counter({ name: 'gridmint_readings_rejected_total', help: 'Messages quarantined, by reason code', labelNames: ['reason'], registers: r }),
     ingestBatchSize: new Histogram({ name: 'gridmint_ingest_batch_size', help: 'Messages per ingest commit', buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500], registers: r }),
     ingestCommitSeconds: new Histogram({ name: 'gridmint_ingest_commit_seconds', help: 'From receipt of a message to the commit of its batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
+    ingestStageSeconds: new Histogram({ name: 'gridmint_ingest_stage_seconds', help: 'Time a message spent in each ingest stage: queued (for a verifier), verify, write_wait (for a write transaction), write', labelNames: ['stage'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
     ingestDropped: new Counter({ name: 'gridmint_ingest_dropped_total', help: 'Messages acknowledged without being stored because even their quarantine write failed, by reason code', labelNames: ['reason'], registers: r }),
     ingestPending: new Gauge({ name: 'gridmint_ingest_pending', help: 'Messages received but not yet committed (unacknowledged)', registers: r }),
     metersConnected: new Gauge({ name: 'gridmint_meters_connected', help: 'Meters connected to the embedded broker', registers: r }),

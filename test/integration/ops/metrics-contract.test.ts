@@ -44,6 +44,8 @@ describe('metrics used by the monitoring files are exported by a running gateway
     expect(exported).toContain('gridmint_process_resident_memory_bytes');
     expect(exported).toContain('gridmint_nodejs_eventloop_lag_p99_seconds');
     expect(exported).toContain('gridmint_ingest_commit_seconds_bucket');
+    // every stage of the pipeline, before any reading arrived (a panel shows 0, not "no data")
+    for (const stage of ['queued', 'verify', 'write_wait', 'write']) expect(exposition).toContain(`gridmint_ingest_stage_seconds_count{stage="${stage}"} 0`);
   });
 
   it('every metric in the Grafana dashboard', () => {
