@@ -21,6 +21,7 @@ import { freePort, startDaemon, startMosquitto, type Daemon } from '../test/harn
 import { createCpuMeter } from './lib/api-measure.js';
 import { trackPeakRss } from './lib/group-rss.js';
 import type { PublisherInput, PublisherResult } from './lib/publisher-protocol.js';
+import { scrapeStages, stageQuantiles } from './lib/stage-times.js';
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const METERS = Number(process.env.BENCH_METERS ?? 100);
@@ -136,8 +137,10 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
     // barely depends on what else the machine runs.
     const cpu = createCpuMeter(admin, name, daemon.child.pid!);
     const cpuBefore = await cpu.snapshot();
+    const stagesBefore = await scrapeStages(daemon.urls.http!);
     const fixed = await publish({ url: brokerUrl, meters, kind, count: fixedCount, rate: FIXED_RATE, window: 10_000, latencyUntil, tsBase: base + 3_600_000 }, dir, pool, fixedCount);
     const cpuAfter = await cpu.snapshot();
+    const stages = stageQuantiles(stagesBefore, await scrapeStages(daemon.urls.http!));
     const perReading = (pick: (pid: number) => boolean) =>
       Math.round(([...cpuAfter].filter(([pid]) => pick(pid)).reduce((sum, [pid, ms]) => sum + ms - (cpuBefore.get(pid) ?? 0), 0) * 1000) / fixedCount);
     const peak = rss.stop();
@@ -150,6 +153,8 @@ async function runMode(mode: Mode): Promise<Record<string, unknown> | null> {
       latency_until: latencyUntil, p50_ms: round(fixed.p50), p99_ms: round(fixed.p99),
       gateway_cpu_us_per_reading: perReading((pid) => pid === -1), postgres_cpu_us_per_reading: perReading((pid) => pid !== -1),
       peak_rss_mib: peak.peakMib, processes: peak.processes,
+      // the gateway's own view of the fixed-rate phase: each stage's p50 / p99 bucket (its /metrics)
+      stages_fixed_rate: stages,
     };
   } finally {
     await daemon?.kill('SIGTERM');
@@ -178,7 +183,8 @@ for (const m of modes) {
 const intervals = rows.filter((r) => r.mode === 'embedded').map((r) => r.sustained_readings_per_second as number);
 const interval = intervals.length ? intervals.reduce((a, b) => a + b, 0) / intervals.length : undefined;
 for (const r of rows) if (interval && (r.mode === 'register' || r.mode === 'ocmf')) r.ratio_to_interval = Math.round(((r.sustained_readings_per_second as number) / interval) * 100) / 100;
-console.table(rows);
+console.table(rows.map(({ stages_fixed_rate: _, ...r }) => r));
+for (const r of rows) console.log(`[bench] ${r.mode}, fixed rate, inside the gateway (p50 / p99): ${Object.entries(r.stages_fixed_rate as Record<string, { p50: string; p99: string }>).map(([k, v]) => `${k} ${v.p50} / ${v.p99}`).join(', ')}`);
 const out = join('bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(out, `${JSON.stringify({ machine: `${cpus().length} cores`, node: process.version, gateway: 'node dist/cli/index.js start: HTTP API, embedded LiteSVM ledger, ingest; MINT_ENABLED=false (no mint job); peak RSS = sampled sum over the daemon process group', results: rows }, null, 2)}\n`);

@@ -34,7 +34,8 @@ async function stage(name: string): Promise<{ count: number; atLeast: (seconds: 
   const values = (await metrics.ingestStageSeconds.get()).values.filter((v) => v.labels.stage === name);
   const count = values.find((v) => v.metricName === 'gridmint_ingest_stage_seconds_count')!.value;
   const buckets = values.filter((v) => v.metricName === 'gridmint_ingest_stage_seconds_bucket');
-  const below = (s: number) => buckets.filter((b) => b.labels.le !== '+Inf' && Number(b.labels.le) < s).reduce((max, b) => Math.max(max, b.value), 0);
+  const le = (b: { labels: object }) => (b.labels as { le: string }).le;
+  const below = (s: number) => buckets.filter((b) => le(b) !== '+Inf' && Number(le(b)) < s).reduce((max, b) => Math.max(max, b.value), 0);
   return { count, atLeast: (s) => count - below(s) };
 }
 
