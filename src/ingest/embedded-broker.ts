@@ -10,6 +10,7 @@ import type { RefusalReason } from '../domain/connection-refusals.js';
 import { ConnectionGuard } from './connection-guard.js';
 import './mqtt-packet-numbers.js';
 import type { MeterCache } from './meter-cache.js';
+import { ReadGate } from './read-gate.js';
 import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
 /** Unacknowledged readings per connection read before earlier ones commit (see read-ahead below). */
@@ -23,6 +24,8 @@ export interface EmbeddedBrokerOptions {
   metrics: Metrics;
   logger: Logger;
   limits: BrokerLimits;
+  /** sink backlog at which meter connections stop being read (read-gate.ts); null = never */
+  readGateAt: number | null;
 }
 
 export interface BrokerLimits {
@@ -119,6 +122,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   // one reading per interval, a few cover a commit cycle, and every read-ahead reading is one more
   // the meter must resend if the gateway sheds its connection.
   const inFlight = new WeakMap<Client, number>();
+  const gate = opts.readGateAt === null ? null : new ReadGate(opts.readGateAt, () => opts.sink.backlog, opts.sink.whenBelow);
   const puback = (client: Client, messageId: number) => {
     const conn = client.conn as unknown as net.Socket;
     if (client.closed || conn.destroyed) return; // gone: the meter resends, and the resend is a duplicate
@@ -146,6 +150,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           }
           meterOf.set(client, username);
           guard.authenticated(client.conn as unknown as net.Socket);
+          gate?.attach(client.conn as unknown as net.Socket);
           done(null, true);
         },
         (err: Error) => {
