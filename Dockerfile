@@ -48,5 +48,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The same V8 heap flags as `npm start` (see README "Memory"): a small heap-growth factor keeps the
 # daemon's peak RSS near its live set instead of letting garbage pile up to several times it.
-ENTRYPOINT ["node", "--max-old-space-size=256", "bin/gridmint.js"]
+ENTRYPOINT ["node", "--max-old-space-size=256", "--max-semi-space-size=8", "bin/gridmint.js"]
 CMD ["start"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=256
+#!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=8
 // Installed entry point: plain node on the compiled CLI (dist/, built by `npm install` through the
 // `prepare` script), with the daemon's V8 heap flags (the same as `npm start`'s; see README
 // "Measured figures", memory). Its stack traces name src/ files and lines (dist/stack-traces.js).

@@ -11,6 +11,7 @@ import { ConnectionGuard } from './connection-guard.js';
 import './mqtt-packet-numbers.js';
 import type { MeterCache } from './meter-cache.js';
 import { pubackPacket, qos0PublishPacket } from './mqtt-wire.js';
+import { ReadGate } from './read-gate.js';
 import { routeTopic, statusMessage, type IngestSink } from './types.js';
 
 /** Unacknowledged readings per connection read before earlier ones commit (see read-ahead below). */
@@ -24,6 +25,8 @@ export interface EmbeddedBrokerOptions {
   metrics: Metrics;
   logger: Logger;
   limits: BrokerLimits;
+  /** sink backlog at which meter connections stop being read (read-gate.ts); null = never */
+  readGateAt: number | null;
 }
 
 export interface BrokerLimits {
@@ -120,6 +123,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   // one reading per interval, a few cover a commit cycle, and every read-ahead reading is one more
   // the meter must resend if the gateway sheds its connection.
   const inFlight = new WeakMap<Client, number>();
+  const gate = opts.readGateAt === null ? null : new ReadGate(opts.readGateAt, () => opts.sink.backlog, opts.sink.whenBelow);
   // A reading's answer, written straight to the socket (see mqtt-wire.ts): the PUBACK when the
   // reading was read ahead, then the status message when the meter subscribed to its status topic.
   const answer = (client: Client, messageId: number | null, status: { topic: string; payload: Buffer } | null) => {
@@ -150,6 +154,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           }
           meterOf.set(client, username);
           guard.authenticated(client.conn as unknown as net.Socket);
+          gate?.attach(client.conn as unknown as net.Socket);
           done(null, true);
         },
         (err: Error) => {

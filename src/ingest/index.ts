@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { Pool } from '../store/pool.js';
 import { startEmbeddedBroker } from './embedded-broker.js';
 import { MeterCache } from './meter-cache.js';
+import { READ_GATE_BACKLOG } from './read-gate.js';
 import { IngestPipeline } from './pipeline.js';
 import { stableClientId } from './client-id.js';
 import { startSubscriber, type ExternalSubscriber } from './subscriber.js';
@@ -77,7 +78,7 @@ export async function startIngest({ config, pool, metrics, logger }: { config: C
         maxUnauthenticatedPerIp: config.MQTT_MAX_UNAUTHENTICATED_PER_IP,
         connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
       };
-      const broker = await startEmbeddedBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, sink: pipeline, cache, metrics, logger, limits });
+      const broker = await startEmbeddedBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, sink: pipeline, cache, metrics, logger, limits, readGateAt: config.INGEST_MAX_PENDING > READ_GATE_BACKLOG ? READ_GATE_BACKLOG : null });
       side = broker;
       mqttUrl = broker.url;
     }

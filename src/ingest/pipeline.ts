@@ -8,6 +8,7 @@ import { writeBatch, type WriteItem } from './batch-writer.js';
 import { withRetry, type RetryHooks } from './failure.js';
 import { IngestCounters } from './ingest-counters.js';
 import type { MeterCache } from './meter-cache.js';
+import { Backlog } from './backlog.js';
 import { SeenThrottle } from './seen-throttle.js';
 import type { IngestMessage, IngestSink } from './types.js';
 import type { Verifier } from './verifier.js';
@@ -42,7 +43,7 @@ const UNKNOWN_TRIES = 5;
 /**
  * receive → bounded queue → verify (workers, small chunks) → group commit → acks (in order) → status.
  *
- * - `pending` counts messages received but not yet answered; beyond `maxPending` submit() refuses,
+ * - `unanswered` (backlog.ts) counts messages received but not yet answered; beyond `maxPending` submit() refuses,
  *   so memory stays bounded while Postgres is away (transports then refuse or stop reading).
  * - Verification starts when a verifier slot is free (two per worker) and the queue holds a full
  *   chunk or has waited batchWaitMs; under load the queue grows while slots are busy, chunks grow.
@@ -59,7 +60,7 @@ const UNKNOWN_TRIES = 5;
  */
 export class IngestPipeline implements IngestSink {
   private queue: IngestMessage[] = [];
-  private pending = 0;
+  private readonly unanswered = new Backlog();
   /** chunks dispatched for verification, in arrival order; the head leaves when verified */
   private verifying: Chunk[] = [];
   private verifySlotsUsed = 0;
@@ -71,7 +72,6 @@ export class IngestPipeline implements IngestSink {
   private inFlight = new Set<IngestMessage[]>();
   private dispatchTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private readonly seen = new SeenThrottle();
-  private roomWaiters: (() => void)[] = [];
   private aborted = false; // stop() gave up: nothing more is written
   private stopping = false;
   private readonly verifySlots: number;
@@ -98,7 +98,7 @@ export class IngestPipeline implements IngestSink {
       failed: (operation, attempt, kind, err) => {
         this.metrics.dbErrors.inc({ operation });
         if (attempt === 1 || attempt % 20 === 0) {
-          this.log.warn({ operation, attempt, kind, err: (err as Error)?.message, pending: this.pending }, 'ingest step failed; holding acknowledgements');
+          this.log.warn({ operation, attempt, kind, err: (err as Error)?.message, pending: this.unanswered.count }, 'ingest step failed; holding acknowledgements');
         }
       },
       recovered: (operation, attempts) => this.log.info({ operation, attempts }, 'ingest recovered; acknowledging again'),
@@ -112,7 +112,7 @@ export class IngestPipeline implements IngestSink {
   }
 
   submit(msg: IngestMessage): boolean {
-    if (this.stopping || this.pending >= this.opts.maxPending) return false;
+    if (this.stopping || this.unanswered.count >= this.opts.maxPending) return false;
     this.counters.received(msg.source);
     // A transport bug must not hand a string (or anything else) to code that expects bytes.
     const payload = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(typeof msg.payload === 'string' ? msg.payload : String(msg.payload));
@@ -124,24 +124,24 @@ export class IngestPipeline implements IngestSink {
       done: (r) => {
         if (answered) return;
         answered = true;
-        this.pending--;
+        this.unanswered.answered();
         try {
           msg.done(r); // a transport's callback failing must not leave the rest of its batch unanswered
         } catch (err) {
           this.log.error({ err }, 'answering a message failed');
         }
-        if (this.roomWaiters.length && this.pending < this.opts.maxPending) for (const w of this.roomWaiters.splice(0)) w();
       },
     };
-    this.pending++;
+    this.unanswered.count++;
     this.queue.push(own);
     this.scheduleDispatch();
     return true;
   }
 
-  whenRoom(): Promise<void> {
-    if (this.pending < this.opts.maxPending) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  readonly whenRoom = (): Promise<void> => this.unanswered.whenBelow(this.opts.maxPending);
+  readonly whenBelow = (limit: number): Promise<void> => this.unanswered.whenBelow(limit);
+  get backlog(): number {
+    return this.unanswered.count;
   }
 
   private scheduleDispatch(): void {
@@ -162,7 +162,7 @@ export class IngestPipeline implements IngestSink {
    * cost at a few thousand readings a second, when chunks were cut over all four slots).
    */
   private dispatch(): void {
-    this.metrics.ingestPending.set(this.pending);
+    this.metrics.ingestPending.set(this.unanswered.count);
     while (this.queue.length && this.verifySlotsUsed < this.verifySlots) {
       const free = this.verifySlots - this.verifySlotsUsed;
       const size = Math.min(CHUNK_MAX, Math.ceil(this.queue.length / Math.min(free, this.workers)));
@@ -248,7 +248,7 @@ export class IngestPipeline implements IngestSink {
       this.counters.outcome(m.source, outcomeCode(r), r.ok ? r.notes : undefined);
       m.done(r);
     }
-    this.metrics.ingestPending.set(this.pending);
+    this.metrics.ingestPending.set(this.unanswered.count);
   }
 
   /** Only reached when aborted at shutdown: nothing was committed for sure, so nothing is acked. */
@@ -264,12 +264,12 @@ export class IngestPipeline implements IngestSink {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
     const deadline = Date.now() + timeoutMs;
-    while (this.pending > 0 && Date.now() < deadline) {
+    while (this.unanswered.count > 0 && Date.now() < deadline) {
       this.scheduleDispatch();
       await sleep(20);
     }
-    if (this.pending > 0) {
-      this.log.warn({ pending: this.pending }, 'shutdown: giving up on unacknowledged messages (they will be redelivered)');
+    if (this.unanswered.count > 0) {
+      this.log.warn({ pending: this.unanswered.count }, 'shutdown: giving up on unacknowledged messages (they will be redelivered)');
       this.aborted = true;
       for (const m of this.queue.splice(0)) m.done(new Error('gateway shutting down'));
       for (const m of this.readyMsgs.splice(0)) m.done(new Error('gateway shutting down'));

@@ -34,6 +34,10 @@ export interface IngestSink {
   submit(msg: IngestMessage): boolean;
   /** resolves when there is room again after a refusal */
   whenRoom(): Promise<void>;
+  /** messages received and not yet answered */
+  readonly backlog: number;
+  /** resolves once fewer than `limit` messages are unanswered (at once if already so) */
+  whenBelow(limit: number): Promise<void>;
   readonly accepting: boolean;
 }
 
