@@ -55,8 +55,13 @@ describe('Mosquitto (external broker) ingestion', () => {
     if (!mosq) return ctx.skip();
     const r = reading(meter);
     const clash = reading(meter, { timestamp: r.timestamp, kwh_amount: '9' });
+    // One at a time: Mosquitto spreads a shared subscription over the gateway's connections, so
+    // messages published back to back may reach it in another order (the first to commit wins).
+    const ofR = () => status.filter((s) => s.timestamp === r.timestamp).length;
     await publish(client, topic(), JSON.stringify(r));
+    await until(() => ofR() === 1, 10_000, 'status of the first copy');
     await publish(client, topic(), JSON.stringify(r));
+    await until(() => ofR() === 2, 10_000, 'status of the redelivered copy');
     await publish(client, topic(), JSON.stringify(clash));
     await until(() => status.some((s) => s.reason === 'conflict'), 10_000, 'conflict status');
     expect(status.filter((s) => s.timestamp === r.timestamp).map((s) => s.outcome ?? s.reason)).toEqual(['accepted', 'duplicate', 'rejected']);
