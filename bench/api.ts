@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
 import pg from 'pg';
 import { signToken } from '../src/api/auth.js';
+import { startNodeFlags } from '../test/harness/index.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/store/migrate.js';
 import { measure, type Figures, type Scenario } from './lib/api-load.js';
@@ -160,7 +161,8 @@ async function main(): Promise<void> {
 
     if (process.env.BENCH_API_EXPLAIN) await explain(url, me, wallets[1]!);
     const prof = process.env.BENCH_API_CPU_PROF;
-    const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
+    // The daemon's own V8 flags (npm start's), so its garbage collector behaves as in production.
+    const execArgv = ['--import', 'tsx', ...startNodeFlags(), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
     // The server's stdout (its request log at info) goes to /dev/null: written, as in production, not shown.
     child = fork(fileURLToPath(import.meta.url), ['serve', url], {
       env: { ...process.env, BENCH_JWT_SECRET: SECRET }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
