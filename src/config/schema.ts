@@ -45,10 +45,10 @@ export const configSchema = Type.Object(
     INGEST_BATCH_WAIT_MS: Type.Integer({ minimum: 0, maximum: 1000 }),
     INGEST_MAX_PENDING: Type.Integer({ minimum: 100, maximum: 1000000 }),
     /**
-     * 0 → verify signatures on the main thread. Default 1: each worker is ≈ 20 MiB (V8 isolate,
-     * libsodium, Ajv), and on the 2-core reference machine a second one bought no measurable
-     * throughput (the machine's CPU, not verification parallelism, is the ceiling). Raise it on
-     * machines with more cores.
+     * 0 → verify signatures on the main thread. Default 1: each worker is ≈ 16–20 MiB (V8
+     * isolate, libsodium, Ajv), and one keeps the daemon within its 200 MiB budget. On the 2-core
+     * reference machine a second one adds ≈ 10 % to the embedded broker's flat-out rate and ≈ 20 %
+     * through Mosquitto (README "Measured figures"); raise it where cores and memory allow.
      */
     INGEST_VERIFY_WORKERS: Type.Integer({ minimum: 0, maximum: 64 }),
     READING_MAX_AGE_SECONDS: Type.Integer({ minimum: 60 }),

@@ -123,7 +123,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   // one reading per interval, a few cover a commit cycle, and every read-ahead reading is one more
   // the meter must resend if the gateway sheds its connection.
   const inFlight = new WeakMap<Client, number>();
-  const gate = opts.readGateAt === null ? null : new ReadGate(opts.readGateAt, () => opts.sink.backlog, opts.sink.whenBelow);
+  const gate = opts.readGateAt === null ? null : new ReadGate(opts.readGateAt, () => opts.sink.backlog, (n) => opts.sink.whenBelow(n));
   // A reading's answer, written straight to the socket (see mqtt-wire.ts): the PUBACK when the
   // reading was read ahead, then the status message when the meter subscribed to its status topic.
   const answer = (client: Client, messageId: number | null, status: { topic: string; payload: Buffer } | null) => {
