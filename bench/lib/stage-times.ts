@@ -2,7 +2,8 @@
 // gridmint_ingest_stage_seconds between two scrapes, as bucket bounds ("≤ 5 ms") of each stage's
 // p50 and p99. Coarse (the histogram's buckets) but taken by the daemon itself, so the bench's
 // publisher and its event loop are not in it.
-const STAGES = ['queued', 'verify', 'write_wait', 'write'] as const;
+import { STAGES } from '../../src/ingest/ingest-counters.js';
+
 type Buckets = Map<string, Map<number, number>>; // stage → upper bound (s) → cumulative count
 
 export async function scrapeStages(httpUrl: string): Promise<Buckets> {

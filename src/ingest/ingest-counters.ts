@@ -11,7 +11,7 @@ type HistogramChild = ReturnType<Histogram<string>['labels']>;
  * chunk (`verify`), verified and waiting for a write transaction (`write_wait`), in it (`write`).
  */
 export type Stage = 'queued' | 'verify' | 'write_wait' | 'write';
-const STAGES: readonly Stage[] = ['queued', 'verify', 'write_wait', 'write'];
+export const STAGES: readonly Stage[] = ['queued', 'verify', 'write_wait', 'write'];
 
 /**
  * The per-message counters with their label children bound once: `counter.inc({ label })` hashes

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { sleep } from '../lib/retry.js';
 import { ping, type Pool } from '../store/pool.js';
 import { writeBatch, type WriteItem } from './batch-writer.js';
+import type { Verdict } from './evaluate-batch.js';
 import { withRetry, type RetryHooks } from './failure.js';
 import { IngestCounters } from './ingest-counters.js';
 import type { MeterCache } from './meter-cache.js';
@@ -12,7 +13,7 @@ import { Backlog } from './backlog.js';
 import { SeenThrottle } from './seen-throttle.js';
 import type { IngestMessage, IngestSink } from './types.js';
 import type { Verifier } from './verifier.js';
-import { verifyChunk, type Verdict, type VerifyStageDeps } from './verify-stage.js';
+import { verifyChunk, type VerifyStageDeps } from './verify-stage.js';
 
 export interface PipelineOptions {
   /** most messages in one write transaction */

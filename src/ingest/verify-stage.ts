@@ -6,8 +6,6 @@ import type { MeterCache } from './meter-cache.js';
 import type { IngestMessage } from './types.js';
 import type { Verifier } from './verifier.js';
 
-export type { Verdict };
-
 export interface VerifyStageDeps {
   cache: MeterCache;
   verifier: Verifier;

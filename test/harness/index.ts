@@ -13,7 +13,7 @@
  * | `startMosquitto(passwordLines)` / `startMosquittoDynsec(admin)` | a Mosquitto of its own from the shipped conf |
  * | `runCli(args, env)` / `cliWith(env)` | `gridmint …` as a child process: `{ code, stdout, stderr }` |
  * | `registerMeter` + `reading` / `addRegisterMeter` + `registerRead` / `addOcmfMeter` + `ocmfRecord` | meters and what they sign |
- * | `connectMeter`, `publish`, `watchStatus`, `streamReadings`, `publishStream` | MQTT clients |
+ * | `connectMeter`, `publish`, `watchStatus`, `streamReadings`, `publishStream`; `connectRawMeter` (a bare socket) | MQTT clients |
  * | `actor(role)`, `token(claims)`, `SECRET`, `wallet()` | who calls the API |
  * | `until`, `settleAt`, `freePort`, `tempDirs`, `count`, `scrape`, `logCount`, `captureLog` | small tools |
  */

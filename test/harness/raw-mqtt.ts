@@ -1,5 +1,40 @@
 import net from 'node:net';
-import mqttPacket from 'mqtt-packet';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { until } from './wait.js';
+
+/** A meter on a bare MQTT 3.1.1 socket: what it sends goes out as given, PUBACK ids in arrival order. */
+export interface RawMeterClient {
+  /** message ids of the PUBACKs received, in the order they arrived */
+  acks: number[];
+  send(p: Packet): void;
+  /** bytes written as they are (e.g. many PUBLISH packets in one write) */
+  write(bytes: Buffer): void;
+  close(): void;
+}
+
+/** Connects as the meter (clientId = username = meter id) and waits for a successful CONNACK. */
+export async function connectRawMeter(url: string, m: { id: string; password: string }): Promise<RawMeterClient> {
+  const u = new URL(url);
+  const socket = net.connect(Number(u.port), u.hostname);
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const acks: number[] = [];
+  let connack: number | null = null;
+  parser.on('packet', (p: Packet) => {
+    if (p.cmd === 'connack') connack = p.returnCode ?? 0;
+    if (p.cmd === 'puback') acks.push(p.messageId!);
+  });
+  socket.on('data', (b: Buffer) => parser.parse(b));
+  socket.on('error', () => {});
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const send = (p: Packet) => socket.write(mqttPacket.generate(p));
+  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(m.password) });
+  await until(() => connack !== null, 10_000, 'CONNACK');
+  if (connack !== 0) {
+    socket.destroy();
+    throw new Error(`CONNACK ${connack}`);
+  }
+  return { acks, send, write: (bytes) => socket.write(bytes), close: () => socket.destroy() };
+}
 
 /**
  * A bare MQTT 3.1.1 client for what mqtt.js will not send: a PUBLISH whose topic is any bytes

@@ -1,7 +1,5 @@
-import net from 'node:net';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reading, registerMeter, startTestGateway, type TestGateway, type TestMeter, until } from '../../harness/index.js';
+import { connectRawMeter, reading, registerMeter, startTestGateway, type TestGateway, type TestMeter, until } from '../../harness/index.js';
 
 /**
  * Issue 12 A2: PUBACKs leave in arrival order per client (MQTT 3.1.1 §4.6), even when the
@@ -17,31 +15,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface RawClient {
-  acks: number[];
-  send(p: Packet): void;
-  close(): void;
-}
-
-async function rawConnect(m: TestMeter): Promise<RawClient> {
-  const u = new URL(t.gateway.urls.mqtt!);
-  const socket = net.connect(Number(u.port), u.hostname);
-  const parser = mqttPacket.parser({ protocolVersion: 4 });
-  const acks: number[] = [];
-  let connack: number | null = null;
-  parser.on('packet', (p: Packet) => {
-    if (p.cmd === 'connack') connack = p.returnCode ?? 0;
-    if (p.cmd === 'puback') acks.push(p.messageId!);
-  });
-  socket.on('data', (b: Buffer) => parser.parse(b));
-  socket.on('error', () => {});
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const send = (p: Packet) => socket.write(mqttPacket.generate(p));
-  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: m.id, keepalive: 60, username: m.id, password: Buffer.from(m.password) });
-  await until(() => connack !== null, 10_000, 'CONNACK');
-  expect(connack).toBe(0);
-  return { acks, send, close: () => socket.destroy() };
-}
+const rawConnect = (m: TestMeter) => connectRawMeter(t.gateway.urls.mqtt!, m);
 
 /** Payloads of every kind, in a fixed interleaving: each answered at a different pipeline stage. */
 function mixedPayloads(m: TestMeter, n: number): (string | Buffer)[] {
